@@ -1,11 +1,13 @@
 """Render conversations with the model's own chat template into token ids and a loss mask.
 
 Why not ``tokenizer(apply_chat_template(...))``: text a user typed must stay text. If a message
-contains ``<|im_start|>`` the plain path turns it into a control token. Here every message content is
+contains ``<|im_start|>`` the plain path turns it into a control token. Here every message
+content is
 swapped for a private-use placeholder, the template is rendered once, and the pieces are tokenized
 separately: template pieces with special tokens, content pieces with ``split_special_tokens=True``.
 
-Loss mask: the content of assistant turns (``weight`` 1) plus the template tokens that close the turn,
+Loss mask: the content of assistant turns (``weight`` 1) plus the template tokens that close the
+turn,
 up to and including the first special token (the end-of-turn token, so the tuned model learns to
 stop). The assistant header (``<|im_start|>assistant\\n``) is the generation prompt at inference and
 is not trained. Imports without torch: the tokenizer is passed in.
@@ -38,16 +40,12 @@ class Rendered:
 def _tokenize(tokenizer, text: str, *, literal: bool) -> list[int]:
     if not text:
         return []
-    return tokenizer(
-        text, add_special_tokens=False, split_special_tokens=literal
-    )["input_ids"]
+    return tokenizer(text, add_special_tokens=False, split_special_tokens=literal)["input_ids"]
 
 
 def _render_pieces(tokenizer, messages: list[dict], *, generation_prompt: bool):
     """Yield (message index or None, token ids) in order; None marks template text."""
-    slots = [
-        {"role": m["role"], "content": _PLACEHOLDER.format(i)} for i, m in enumerate(messages)
-    ]
+    slots = [{"role": m["role"], "content": _PLACEHOLDER.format(i)} for i, m in enumerate(messages)]
     text = tokenizer.apply_chat_template(
         slots, tokenize=False, add_generation_prompt=generation_prompt
     )

@@ -96,8 +96,13 @@ def load_tokenizer(model_dir: Path):
     return tokenizer
 
 
-def load_base(name_or_path: str, *, dtype: str = "float32", device: str = "cpu"):
-    """(model, tokenizer, model_dir) for a base model, from local safetensors only."""
+def load_base(
+    name_or_path: str, *, dtype: str = "float32", device: str = "cpu", **config_overrides
+):
+    """(model, tokenizer, model_dir) for a base model, from local safetensors only.
+
+    ``config_overrides`` set model config values (e.g. ``attention_dropout``) before weights load.
+    """
     force_offline()
     import torch
     from transformers import AutoModelForCausalLM
@@ -109,6 +114,7 @@ def load_base(name_or_path: str, *, dtype: str = "float32", device: str = "cpu")
         dtype=getattr(torch, dtype),
         use_safetensors=True,
         trust_remote_code=False,
+        **config_overrides,
     ).to(device)
     model.eval()
     return model, load_tokenizer(model_dir), model_dir
@@ -119,7 +125,7 @@ def is_run_dir(path: Path) -> bool:
 
 
 def load_tuned(run_dir: Path, *, device: str = "cpu", merge: bool = True):
-    """(model, tokenizer) of a finished run: its base plus the final LoRA adapter or full weights."""
+    """(model, tokenizer) of a finished run: its base plus the final adapter or full weights."""
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     final = run_dir / "final"
     dtype = run.get("resolved", {}).get("dtype", "float32")

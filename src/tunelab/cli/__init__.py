@@ -1,0 +1,1 @@
+"""The ``tunelab`` command line: thin commands over the library functions."""

@@ -1,0 +1,85 @@
+"""``tunelab data check FILE``: the validation report and statistics, before any training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("data", help="Check training data.")
+    inner = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    check = inner.add_parser("check", help="Validate a JSONL/CSV file and show its statistics.")
+    check.add_argument("file", type=Path)
+    check.add_argument(
+        "--model",
+        default=None,
+        help="Count tokens with this model's tokenizer and chat template "
+        "(default: the built-in model).",
+    )
+    check.add_argument("--purpose", choices=["train", "eval"], default="train")
+    check.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="Flag examples longer than this many tokens (default: context).",
+    )
+    check.add_argument("--epochs", type=int, default=None, help="For the time estimate.")
+    check.add_argument("--json", action="store_true", help="Print machine-readable JSON.")
+    check.set_defaults(func=check_command)
+
+
+def check_command(args) -> int:
+    from tunelab.train.plan import check_file
+
+    result = check_file(
+        args.file,
+        model=args.model,
+        purpose=args.purpose,
+        max_length=args.max_length,
+        epochs=args.epochs,
+    )
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0 if result["ok"] else 2
+    print(render_check(result))
+    return 0 if result["ok"] else 2
+
+
+def render_check(result: dict) -> str:
+    from tunelab.data.stats import format_histogram
+
+    lines = [
+        f"{result['file']}: {result['format'] or 'unknown format'}, "
+        f"{result['n_records']} records, {len(result['errors'])} error(s), "
+        f"{len(result['warnings'])} warning(s)"
+    ]
+    for kind in ("errors", "warnings"):
+        for issue in result[kind][:50]:
+            where = f"line {issue['line']}" if issue["line"] else "file"
+            pointer = f" {issue['pointer']}" if issue["pointer"] else ""
+            lines.append(f"  {kind[:-1]}: {where}{pointer}: [{issue['code']}] {issue['message']}")
+    stats = result.get("stats")
+    if stats:
+        lines += [
+            "",
+            f"examples: {stats['examples']}  duplicates: {stats['duplicates']} "
+            f"({stats['duplicate_ratio']:.1%})",
+        ]
+        if "tokens_total" in stats:
+            t = stats["tokens_per_example"]
+            lines += [
+                f"tokens: {stats['tokens_total']} total, {stats['tokens_trained']} trained "
+                f"on; per example min {t['min']}, mean {t['mean']:.0f}, p95 {t['p95']:.0f}, "
+                f"max {t['max']}",
+                "tokens per example:",
+                format_histogram(stats["histogram"]),
+            ]
+        if "estimated_train_seconds" in stats:
+            est = result["estimate"]
+            lines.append(
+                f"estimated training time: {stats['estimated_train_seconds'] / 60:.1f} "
+                f"min ({est['epochs']} epochs at ~{est['tokens_per_second']:.0f} "
+                f"tokens/s, {est['device']})"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""``tunelab train CONFIG.yaml [--set key=value ...] [--resume RUN_DIR]``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tunelab.errors import ConfigError
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("train", help="Fine-tune a model (SFT) from a YAML config.")
+    parser.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        help="YAML config (see docs/config.md); optional when every key is given with --set.",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override a config key (repeatable), e.g. --set epochs=2 --set lora.r=8.",
+    )
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        default=None,
+        metavar="RUN_DIR",
+        help="Continue a stopped run from its newest complete checkpoint.",
+    )
+    parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.set_defaults(func=train_command)
+
+
+def train_command(args) -> int:
+    from tunelab.eval.report import format_summary
+    from tunelab.train.config import load_config, parse_set
+    from tunelab.train.sft import run_sft
+
+    if args.resume is None and args.config is None and not args.overrides:
+        raise ConfigError("give a CONFIG.yaml (or --set keys), or --resume RUN_DIR")
+    if args.resume is not None:
+        if not (args.resume / "run.json").exists():
+            raise ConfigError(f"{args.resume}: not a run folder (no run.json)", param="resume")
+        config = None
+    else:
+        config = load_config(args.config, parse_set(args.overrides))
+    report = run_sft(config, resume=args.resume, progress=not args.no_progress)
+    print(json.dumps(report, indent=1) if args.json else format_summary(report))
+    return 0

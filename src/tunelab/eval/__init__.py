@@ -1,0 +1,1 @@
+"""Evaluation: pure metric functions, model evaluation runs and the run report."""

@@ -1,0 +1,121 @@
+"""Evaluate a model: validation loss, perplexity and token accuracy; greedy answers scored against
+``expected`` / ``must_contain``. Used by training (base vs tuned) and by ``tunelab eval``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tunelab.data.batches import collate, eval_batches
+from tunelab.data.render import Rendered, prompt_messages, render_example, render_prompt
+from tunelab.data.validate import load_examples
+from tunelab.eval.metrics import accuracy, perplexity, score_answer
+from tunelab.models.forward import trained_token_loss
+
+
+@torch.no_grad()
+def evaluate_loss(
+    model, items: list[Rendered], *, pad_id: int, batch_size: int = 8, device: str = "cpu"
+) -> dict:
+    """Mean loss over trained tokens, its perplexity, and next-token accuracy on them."""
+    was_training = model.training
+    model.eval()
+    total, tokens, correct = 0.0, 0, 0
+    for idx in eval_batches([len(r.input_ids) for r in items], batch_size):
+        batch = collate([items[i] for i in idx], pad_id, device)
+        loss, n, right = trained_token_loss(model, batch)
+        total, tokens, correct = total + float(loss), tokens + n, correct + right
+    model.train(was_training)
+    mean = total / max(tokens, 1)
+    return {
+        "loss": round(mean, 4),
+        "perplexity": round(perplexity(mean), 3),
+        "token_accuracy": round(correct / max(tokens, 1), 4),
+        "tokens": tokens,
+    }
+
+
+@torch.no_grad()
+def generate_answers(
+    model,
+    tokenizer,
+    conversations: list[list[dict]],
+    *,
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
+    device: str = "cpu",
+) -> list[str]:
+    """Greedy answers to each conversation's next assistant turn (batched, left-padded)."""
+    was_training = model.training
+    model.eval()
+    prompts = [render_prompt(tokenizer, msgs) for msgs in conversations]
+    answers: list[str] = [""] * len(prompts)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    for idx in eval_batches([len(p) for p in prompts], batch_size):
+        width = max(len(prompts[i]) for i in idx)
+        ids = torch.full((len(idx), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            ids[row, width - len(prompts[i]) :] = torch.tensor(prompts[i])
+            mask[row, width - len(prompts[i]) :] = 1
+        out = model.generate(
+            input_ids=ids.to(device),
+            attention_mask=mask.to(device),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=pad,
+        )
+        for row, i in enumerate(idx):
+            answers[i] = tokenizer.decode(out[row, width:], skip_special_tokens=True).strip()
+    model.train(was_training)
+    return answers
+
+
+def score_examples(
+    model, tokenizer, examples, *, max_new_tokens: int = 64, device: str = "cpu"
+) -> dict:
+    """Generate for examples carrying ``expected``/``must_contain`` and score them."""
+    scored = [e for e in examples if "expected" in e.meta or "must_contain" in e.meta]
+    conversations = [prompt_messages(e) for e in scored]
+    answers = generate_answers(
+        model, tokenizer, conversations, max_new_tokens=max_new_tokens, device=device
+    )
+    rows = []
+    for example, answer in zip(scored, answers, strict=True):
+        rows.append(
+            {
+                "line": example.line,
+                "question": conversations_last_user(example),
+                "answer": answer,
+                "must_contain": example.meta.get("must_contain"),
+                "expected": example.meta.get("expected"),
+                "correct": score_answer(answer, example.meta),
+            }
+        )
+    return {"accuracy": accuracy([r["correct"] for r in rows]), "n": len(rows), "rows": rows}
+
+
+def conversations_last_user(example) -> str:
+    users = [m["content"] for m in example.messages if m["role"] == "user"]
+    return users[-1] if users else ""
+
+
+def evaluate_file(
+    model, tokenizer, path: Path, *, max_new_tokens: int = 64, device: str = "cpu"
+) -> dict:
+    """Everything ``tunelab eval`` reports for one data file."""
+    examples = load_examples(path, purpose="eval")
+    trained = [render_example(tokenizer, e) for e in examples]
+    trained = [r for r in trained if r.n_trained > 0]
+    result: dict = {"file": str(path), "examples": len(examples)}
+    if trained:
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        result["loss"] = evaluate_loss(model, trained, pad_id=pad, device=device)
+    generation = score_examples(
+        model, tokenizer, examples, max_new_tokens=max_new_tokens, device=device
+    )
+    if generation["n"]:
+        result["generation"] = generation
+    return result

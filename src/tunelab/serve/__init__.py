@@ -1,0 +1,1 @@
+"""Serving: generate replies from a loaded model (streaming)."""

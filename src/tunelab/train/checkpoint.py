@@ -1,0 +1,119 @@
+"""Atomic, verified checkpoints.
+
+A checkpoint is written into a temporary folder, renamed into place, and its manifest (the
+SHA-256 of
+every file) is written last: a folder without a manifest, or whose hashes do not match, is ignored.
+Weights are safetensors. The rest (optimizer, scheduler, RNG) is a plain tensor/number tree loaded
+only with ``torch.load(weights_only=True)`` and only after the manifest verifies: tunelab loads only
+checkpoints it wrote, never a pickle someone handed it (see CVE-2026-1839 in Transformers' resume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tunelab.errors import CheckpointError
+from tunelab.train import faults
+
+MANIFEST = "manifest.json"
+WEIGHTS = "trainable.safetensors"
+STATE = "state.pt"
+TRAINER = "trainer.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def trainable_state(model) -> dict[str, torch.Tensor]:
+    """The weights that training changes (LoRA adapters, or everything for full fine-tuning)."""
+    return {
+        name: p.detach().contiguous().clone()
+        for name, p in model.named_parameters()
+        if p.requires_grad
+    }
+
+
+def restore_trainable(model, weights: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    missing = [n for n, p in params.items() if p.requires_grad and n not in weights]
+    if missing:
+        raise CheckpointError(f"checkpoint lacks trainable weights, e.g. {missing[0]}")
+    with torch.no_grad():
+        for name, tensor in weights.items():
+            params[name].copy_(tensor)
+
+
+def save_checkpoint(folder: Path, model, state: dict, trainer: dict) -> Path:
+    """Write ``folder`` atomically: temp dir -> files -> rename -> manifest last."""
+    tmp = folder.parent / f".tmp-{folder.name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file(trainable_state(model), str(tmp / WEIGHTS))
+    torch.save(state, tmp / STATE)
+    (tmp / TRAINER).write_text(json.dumps(trainer, indent=1))
+    faults.maybe_fail("checkpoint", trainer.get("step"))
+    if folder.exists():
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+    hashes = {f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.name != MANIFEST}
+    manifest_tmp = folder / f".{MANIFEST}.tmp"
+    manifest_tmp.write_text(json.dumps({"files": hashes}, indent=1))
+    os.replace(manifest_tmp, folder / MANIFEST)
+    return folder
+
+
+def verify_checkpoint(folder: Path) -> bool:
+    """True when the manifest exists and every file in it has its recorded hash."""
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return False
+    try:
+        files = json.loads(manifest.read_text())["files"]
+    except (ValueError, KeyError):
+        return False
+    needed = {WEIGHTS, STATE, TRAINER}
+    if not needed <= set(files):
+        return False
+    return all((folder / n).exists() and sha256_file(folder / n) == h for n, h in files.items())
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Complete, verified checkpoints, oldest first."""
+    root = run_dir / "checkpoints"
+    if not root.exists():
+        return []
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+    return [p for p in folders if verify_checkpoint(p)]
+
+
+def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict, dict]:
+    """(weights, state, trainer info) of a verified checkpoint."""
+    if not verify_checkpoint(folder):
+        raise CheckpointError(f"{folder}: incomplete or altered checkpoint (manifest mismatch)")
+    weights = load_file(str(folder / WEIGHTS))
+    state = torch.load(folder / STATE, weights_only=True, map_location="cpu")
+    trainer = json.loads((folder / TRAINER).read_text())
+    return weights, state, trainer
+
+
+def prune_checkpoints(run_dir: Path, keep: int, protect: set[str] = frozenset()) -> None:
+    """Delete all but the newest ``keep`` checkpoints (and stale temp folders)."""
+    root = run_dir / "checkpoints"
+    for tmp in root.glob(".tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
+    for old in folders[:-keep]:
+        if old.name not in protect:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,65 @@
+"""Plan a training run before spending compute: validate a file with the model's tokenizer, count
+tokens, and estimate the time on this machine. Backs ``tunelab data check``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tunelab.data.render import render_example, token_counter
+from tunelab.data.stats import dataset_stats
+from tunelab.data.validate import validate_file
+from tunelab.models.catalog import DEFAULT_MODEL
+from tunelab.train.config import auto_epochs
+
+# Measured on this project's 2-core CPU machines (bench/train_speed.py): a LoRA step on the
+# 135M built-in model processes ~170 tokens/s in float32; time scales with parameter count.
+CPU_TOKENS_PER_SECOND_135M = 170.0
+GPU_SPEEDUP = 50.0
+
+
+def estimate_tokens_per_second(parameters: int, device: str) -> float:
+    rate = CPU_TOKENS_PER_SECOND_135M * 134_515_008 / max(parameters, 1)
+    return rate * (GPU_SPEEDUP if device == "cuda" else 1.0)
+
+
+def check_file(
+    path: Path,
+    *,
+    model: str | None = None,
+    purpose: str = "train",
+    max_length: int | None = None,
+    epochs: int | None = None,
+) -> dict:
+    """Validation issues plus statistics (tokens after the chat template, time estimate)."""
+    from tunelab.models.catalog import count_safetensors_parameters
+    from tunelab.models.load import base_model_dir, load_tokenizer
+    from tunelab.train.sft import model_context, pick_device
+
+    model_dir = base_model_dir(model or DEFAULT_MODEL)
+    tokenizer = load_tokenizer(model_dir)
+    limit = max_length or model_context(model_dir)
+    report = validate_file(
+        path, purpose=purpose, count_tokens=token_counter(tokenizer), max_length=limit
+    )
+    result = report.to_dict()
+    result["errors"] = [i.to_dict() for i in report.errors]
+    result["warnings"] = [i.to_dict() for i in report.warnings]
+    if report.examples:
+        counts = [
+            (len(r.input_ids), r.n_trained)
+            for r in (render_example(tokenizer, e) for e in report.examples)
+        ]
+        device = pick_device("auto")
+        rate = estimate_tokens_per_second(count_safetensors_parameters(model_dir), device)
+        n_epochs = epochs or auto_epochs(len(report.examples))
+        result["stats"] = dataset_stats(
+            report.examples, token_counts=counts, tokens_per_second=rate, epochs=n_epochs
+        )
+        result["estimate"] = {
+            "epochs": n_epochs,
+            "tokens_per_second": rate,
+            "device": device,
+            "model": model or DEFAULT_MODEL,
+            "max_length": limit,
+        }
+    return result

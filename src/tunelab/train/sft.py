@@ -1,0 +1,562 @@
+"""Supervised fine-tuning (SFT) recipe, read top to bottom: data -> setup -> base eval -> train ->
+best weights -> tuned eval -> report.
+
+Features
+- LoRA (PEFT) or full fine-tuning of a causal LM: float32 on CPU, bf16 autocast on GPUs with it.
+- Loss only on assistant tokens (``weight`` 0 turns skipped), each turn closed by the end-of-turn
+  token; the whole data file is validated before the model is even loaded.
+- Validation every ``eval_every`` steps, early stopping on validation loss with patience, and the
+  result is the best evaluation's weights, not the last step's.
+- Atomic, verified checkpoints at every evaluation; ``resume`` continues a killed run and, on CPU
+  with the same seed, ends with the same weights as an uninterrupted run.
+
+Assumptions: one device, one process; examples fit in memory (they are short chat turns).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+import tunelab
+from tunelab.data.batches import collate, epoch_batches
+from tunelab.data.render import Rendered, prompt_messages, render_example, token_counter
+from tunelab.data.split import split_examples
+from tunelab.data.stats import dataset_stats
+from tunelab.data.validate import validate_file
+from tunelab.errors import ConfigError, DataValidationError, TunelabError
+from tunelab.eval.report import write_report
+from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
+from tunelab.models.forward import causal_lm, trained_token_loss
+from tunelab.models.load import base_model_dir, load_base, load_tokenizer
+from tunelab.settings import runs_dir
+from tunelab.train import checkpoint as ckpt
+from tunelab.train import faults
+from tunelab.train.config import SFTConfig, auto_batch_size, auto_epochs, auto_learning_rate
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(TunelabError):
+    code = "training_failed"
+
+
+@dataclass
+class Prepared:
+    """Validated, rendered data."""
+
+    train: list[Rendered]
+    val: list[Rendered]
+    val_examples: list
+    test_examples: list
+    stats: dict
+    overflow: dict = field(default_factory=dict)
+    pad_id: int = 0
+
+
+# ---------------------------------------------------------------- data
+
+
+def _validated(path: Path, tokenizer, config: SFTConfig, max_length: int, **kw):
+    report = validate_file(
+        path,
+        count_tokens=token_counter(tokenizer),
+        max_length=max_length,
+        overflow=config.overflow,
+        **kw,
+    )
+    for issue in report.warnings[:20]:
+        log.warning("%s", issue)
+    if not report.ok:
+        raise DataValidationError(report.issues)
+    return report
+
+
+def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
+    """Validate every file completely, split off validation data, render with the template."""
+    train_report = _validated(config.train_file, tokenizer, config, max_length)
+    examples = train_report.examples
+    if config.validation_file:
+        val_report = _validated(
+            config.validation_file, tokenizer, config, max_length, min_examples=1
+        )
+        train_ex, val_ex = examples, val_report.examples
+    else:
+        train_ex, val_ex = split_examples(
+            examples, seed=config.seed, fraction=config.validation_fraction
+        )
+    test_ex = []
+    if config.test_file:
+        test_ex = _validated(
+            config.test_file, tokenizer, config, max_length, purpose="eval"
+        ).examples
+
+    def render(items):
+        return [render_example(tokenizer, e, max_length=max_length) for e in items]
+
+    train, val = render(train_ex), render(val_ex)
+    stats = dataset_stats(train_ex, token_counts=[(len(r.input_ids), r.n_trained) for r in train])
+    overflow = {
+        "too_long": train_report.n_too_long,
+        "dropped": train_report.n_dropped,
+        "truncated": train_report.n_truncated,
+        "duplicates": train_report.n_duplicates,
+    }
+    return Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id)
+
+
+# ---------------------------------------------------------------- setup
+
+
+def pick_device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def pick_dtype(choice: str, device: str) -> str:
+    """float32 on CPU (these cores run bf16 matmuls ~4x slower), bf16 on GPUs that have it."""
+    if choice != "auto":
+        return choice
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return "bfloat16"
+    return "float32"
+
+
+def resolve_auto(config: SFTConfig, n_train: int, context: int) -> dict:
+    """Every ``auto`` turned into a value; shown to the user and saved in run.json."""
+    device = pick_device(config.device)
+    batch = config.batch_size if config.batch_size != "auto" else auto_batch_size(n_train)
+    epochs = config.epochs if config.epochs != "auto" else auto_epochs(n_train)
+    steps_per_epoch = math.ceil(n_train / batch)
+    total = steps_per_epoch * epochs
+    if config.max_steps:
+        total = min(total, config.max_steps)
+    lr = config.learning_rate
+    if lr == "auto":
+        lr = auto_learning_rate(config.method, batch)
+    every = config.eval_every if config.eval_every != "auto" else max(1, math.ceil(total / 8))
+    gc = config.gradient_checkpointing
+    if gc == "auto":
+        gc = False  # CPU: recomputation costs a third more time and memory is plentiful
+    return {
+        "device": device,
+        "dtype": pick_dtype(config.dtype, device),
+        "gradient_checkpointing": gc,
+        "epochs": epochs,
+        "batch_size": batch,
+        "learning_rate": lr,
+        "max_length": context,
+        "eval_every": every,
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total,
+    }
+
+
+def model_context(model_dir: Path) -> int:
+    config = json.loads((model_dir / "config.json").read_text())
+    return int(config.get("max_position_embeddings") or 2048)
+
+
+def new_run_dir(config: SFTConfig) -> Path:
+    if config.output_dir:
+        run_dir = Path(config.output_dir)
+        if (run_dir / "run.json").exists():
+            raise ConfigError(
+                f"output_dir {run_dir} already holds a run; use --resume {run_dir} to continue it",
+                param="output_dir",
+            )
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = runs_dir() / f"{config.name}-{stamp}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def versions() -> dict:
+    import peft
+    import transformers
+
+    return {
+        "tunelab": tunelab.__version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def file_hashes(config: SFTConfig) -> dict:
+    files = {
+        "train_file": config.train_file,
+        "validation_file": config.validation_file,
+        "test_file": config.test_file,
+    }
+    return {k: ckpt.sha256_file(Path(v)) for k, v in files.items() if v}
+
+
+def build_model(config: SFTConfig, resolved: dict):
+    """Base model (+ LoRA adapters): only the weights that train have requires_grad."""
+    overrides = {} if config.dropout is None else {"attention_dropout": config.dropout}
+    model, tokenizer, _ = load_base(config.model, device=resolved["device"], **overrides)
+    if resolved["gradient_checkpointing"]:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if config.method == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = config.lora
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=lora.r,
+                lora_alpha=lora.alpha,
+                lora_dropout=lora.dropout,
+                target_modules=lora.target_modules,
+                task_type="CAUSAL_LM",
+            ),
+        )
+    return model, tokenizer
+
+
+def make_optimizer(model, config: SFTConfig, resolved: dict):
+    from transformers import get_scheduler
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params, lr=resolved["learning_rate"], weight_decay=config.weight_decay
+    )
+    total = resolved["total_steps"]
+    scheduler = get_scheduler(
+        config.lr_scheduler if config.lr_scheduler != "constant" else "constant_with_warmup",
+        optimizer,
+        num_warmup_steps=int(total * config.warmup_ratio),
+        num_training_steps=total,
+    )
+    return params, optimizer, scheduler
+
+
+# ---------------------------------------------------------------- evaluation around training
+
+
+def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved: dict) -> dict:
+    """Validation loss and token accuracy, held-out test accuracy, sample answers."""
+    device, pad = resolved["device"], tokenizer.pad_token_id
+    result = {"validation": evaluate_loss(model, data.val, pad_id=pad, device=device)}
+    if data.test_examples:
+        result["test"] = score_examples(
+            model,
+            tokenizer,
+            data.test_examples,
+            max_new_tokens=config.max_new_tokens,
+            device=device,
+        )
+    chosen = data.val_examples[: config.samples]
+    answers = generate_answers(
+        model,
+        tokenizer,
+        [prompt_messages(e) for e in chosen],
+        max_new_tokens=config.max_new_tokens,
+        device=device,
+    )
+    result["samples"] = [
+        {
+            "prompt": prompt_messages(e)[-1]["content"] if prompt_messages(e) else "",
+            "reference": e.messages[-1]["content"],
+            "answer": a,
+        }
+        for e, a in zip(chosen, answers, strict=True)
+    ]
+    return result
+
+
+# ---------------------------------------------------------------- training loop
+
+
+def rng_state(device: str) -> dict:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])}
+    if device == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict, device: str) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), None))
+    if device == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON object per step or evaluation; trimmed on resume."""
+
+    def __init__(self, path: Path, resume_step: int | None = None):
+        self.path = path
+        if resume_step is not None and path.exists():
+            kept = [
+                line
+                for line in path.read_text().splitlines()
+                if line and json.loads(line).get("step", 0) <= resume_step
+            ]
+            path.write_text("".join(k + "\n" for k in kept))
+        elif resume_step is None:
+            path.write_text("")
+
+    def write(self, row: dict) -> None:
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+
+
+def save_best(run_dir: Path, model) -> None:
+    tmp = run_dir / ".best.safetensors.tmp"
+    save_file(ckpt.trainable_state(model), str(tmp))
+    os.replace(tmp, run_dir / "best.safetensors")
+
+
+def train_loop(
+    model,
+    tokenizer,
+    data: Prepared,
+    config: SFTConfig,
+    resolved: dict,
+    run_dir: Path,
+    progress: bool,
+) -> dict:
+    """Optimizer steps with evaluation, early stopping and checkpoints. Returns the outcome."""
+    from tqdm.auto import tqdm
+
+    device, pad = resolved["device"], tokenizer.pad_token_id
+    params, optimizer, scheduler = make_optimizer(model, config, resolved)
+    state = {
+        "step": 0,
+        "epoch": 0,
+        "batch": 0,
+        "best_loss": None,
+        "best_step": None,
+        "bad_evals": 0,
+        "trained_tokens": 0,
+    }
+    checkpoints = ckpt.list_checkpoints(run_dir)
+    if checkpoints:
+        weights, saved, state = ckpt.load_checkpoint(checkpoints[-1])
+        ckpt.restore_trainable(model, weights)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"], device)
+        log.info("resumed from %s", checkpoints[-1].name)
+    metrics = MetricsLog(run_dir / "metrics.jsonl", state["step"] if checkpoints else None)
+    lengths = [len(r.input_ids) for r in data.train]
+    total, every = resolved["total_steps"], resolved["eval_every"]
+    autocast = torch.autocast(
+        device_type=device.split(":")[0],
+        dtype=getattr(torch, resolved["dtype"]),
+        enabled=resolved["dtype"] != "float32",
+    )
+    bar = tqdm(
+        total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
+    )
+    stop_reason = "completed"
+    model.train()
+    while state["step"] < total and stop_reason == "completed":
+        batches = epoch_batches(lengths, resolved["batch_size"], config.seed, state["epoch"])
+        while state["batch"] < len(batches) and state["step"] < total:
+            started = time.perf_counter()
+            batch = collate([data.train[i] for i in batches[state["batch"]]], pad, device)
+            with autocast:
+                loss_sum, n_tokens, _ = trained_token_loss(model, batch)
+            loss = loss_sum / max(n_tokens, 1)
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
+                raise TrainingError(
+                    f"loss became {loss_value} at step {state['step'] + 1}; lower the "
+                    "learning_rate or check the data",
+                    code="nan_loss",
+                )
+            loss.backward()
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state["step"] += 1
+            state["batch"] += 1
+            state["trained_tokens"] += n_tokens
+            seen = int(batch["attention_mask"].sum())
+            tps = seen / (time.perf_counter() - started)
+            metrics.write(
+                {
+                    "step": state["step"],
+                    "epoch": state["epoch"],
+                    "train_loss": round(loss_value, 4),
+                    "learning_rate": scheduler.get_last_lr()[0],
+                    "grad_norm": round(grad_norm, 4),
+                    "tokens_per_second": round(tps, 1),
+                    "tokens": seen,
+                    "trained_tokens": n_tokens,
+                }
+            )
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tps:.0f}")
+            faults.maybe_fail("step", state["step"])
+            if state["step"] % every == 0 or state["step"] == total:
+                stop_reason = evaluate_and_checkpoint(
+                    model, optimizer, scheduler, data, config, resolved, run_dir, state, metrics
+                )
+                if stop_reason != "completed":
+                    break
+        else:
+            state["epoch"] += 1
+            state["batch"] = 0
+    bar.close()
+    if config.max_steps and state["step"] >= config.max_steps and stop_reason == "completed":
+        stop_reason = "max_steps"
+    return {"stop_reason": stop_reason, **state}
+
+
+def evaluate_and_checkpoint(
+    model, optimizer, scheduler, data, config, resolved, run_dir, state, metrics
+) -> str:
+    """Validate, track the best weights, write a checkpoint; "early_stopping" when patience ends."""
+    val = evaluate_loss(model, data.val, pad_id=data.pad_id, device=resolved["device"])
+    improved = state["best_loss"] is None or (
+        val["loss"] < state["best_loss"] - config.early_stopping_min_delta
+    )
+    if improved:
+        state.update(best_loss=val["loss"], best_step=state["step"], bad_evals=0)
+        save_best(run_dir, model)
+    else:
+        state["bad_evals"] += 1
+    metrics.write(
+        {
+            "step": state["step"],
+            "valid_loss": val["loss"],
+            "valid_perplexity": val["perplexity"],
+            "valid_token_accuracy": val["token_accuracy"],
+        }
+    )
+    log.info(
+        "step %d: validation loss %.4f%s", state["step"], val["loss"], " (best)" if improved else ""
+    )
+    stop = config.early_stopping_patience and state["bad_evals"] >= config.early_stopping_patience
+    saved = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng": rng_state(resolved["device"]),
+    }
+    folder = run_dir / "checkpoints" / f"step-{state['step']:07d}"
+    ckpt.save_checkpoint(folder, model, saved, dict(state))
+    ckpt.prune_checkpoints(run_dir, config.keep_checkpoints)
+    return "early_stopping" if stop else "completed"
+
+
+# ---------------------------------------------------------------- the recipe
+
+
+def run_sft(config: SFTConfig, *, resume: Path | None = None, progress: bool = True) -> dict:
+    """Fine-tune and evaluate; returns the report (also written to the run folder)."""
+    if resume is not None:
+        run_dir = Path(resume)
+        saved = json.loads((run_dir / "run.json").read_text())
+        config = SFTConfig.model_validate(saved["config"])
+    model_dir = base_model_dir(config.model)
+    tokenizer = load_tokenizer(model_dir)
+    context = model_context(model_dir)
+    max_length = context if config.max_length == "auto" else min(config.max_length, context)
+    data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
+    resolved = resolve_auto(config, len(data.train), max_length)
+    if resume is None:
+        run_dir = new_run_dir(config)
+        run = {
+            "config": config.model_dump(mode="json"),
+            "resolved": resolved,
+            "data": {
+                "hashes": file_hashes(config),
+                "n_train": len(data.train),
+                "n_validation": len(data.val),
+                "n_test": len(data.test_examples),
+                **data.overflow,
+            },
+            "versions": versions(),
+            "created_at": datetime.now().isoformat(timespec="seconds"),
+            "run_dir": str(run_dir),
+        }
+        (run_dir / "run.json").write_text(json.dumps(run, indent=1))
+    else:
+        check_resume_data(saved, config)
+    log.info("resolved: %s", json.dumps(resolved))
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    model, tokenizer = build_model(config, resolved)
+    base = cached_json(
+        run_dir / "base_eval.json", lambda: evaluate_model(model, tokenizer, data, config, resolved)
+    )
+    started = time.time()
+    outcome = train_loop(model, tokenizer, data, config, resolved, run_dir, progress)
+    if (run_dir / "best.safetensors").exists():
+        ckpt.restore_trainable(model, load_file(str(run_dir / "best.safetensors")))
+    save_final(model, tokenizer, config, run_dir)
+    tuned = evaluate_model(model, tokenizer, data, config, resolved)
+    report = {
+        "run_dir": str(run_dir),
+        "model": config.model,
+        "method": config.method,
+        "resolved": resolved,
+        "data": data.stats | {"overflow": data.overflow, "n_validation": len(data.val)},
+        "base": base,
+        "tuned": tuned,
+        "best_step": outcome["best_step"],
+        "best_validation_loss": outcome["best_loss"],
+        "stop_reason": outcome["stop_reason"],
+        "steps": outcome["step"],
+        "trained_tokens": outcome["trained_tokens"],
+        "train_seconds": round(time.time() - started, 1),
+    }
+    write_report(run_dir, report)
+    return report
+
+
+def check_resume_data(saved: dict, config: SFTConfig) -> None:
+    if saved["data"]["hashes"] != file_hashes(config):
+        raise ConfigError(
+            "the data files changed since this run started; start a new run", code="data_changed"
+        )
+
+
+def cached_json(path: Path, compute):
+    """Compute once per run: a resumed run reuses the base model's evaluation."""
+    if path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+    return value
+
+
+def save_final(model, tokenizer, config: SFTConfig, run_dir: Path) -> None:
+    """The result: a LoRA adapter (PEFT format) or a full model, safetensors, written atomically."""
+    tmp = run_dir / ".final.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    if config.method == "lora":
+        model.save_pretrained(str(tmp), safe_serialization=True)
+    else:
+        causal_lm(model).save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    final = run_dir / "final"
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)

@@ -1,0 +1,232 @@
+"""The SFT recipe on a tiny local model: learning, frozen weights, best checkpoint, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tunelab.errors import ConfigError, DataValidationError
+from tunelab.train.config import load_config, parse_set
+from tunelab.train.sft import run_sft
+
+
+def make_config(model_dir: Path, data: Path, out: Path, **extra):
+    values = {
+        "model": str(model_dir),
+        "train_file": str(data),
+        "output_dir": str(out),
+        "samples": 2,
+        "max_new_tokens": 8,
+        "seed": 7,
+    } | extra
+    return load_config(None, values)
+
+
+def test_full_finetune_learns_toy_task(tiny_model_dir, toy_data, tmp_path):
+    cfg = make_config(
+        tiny_model_dir,
+        toy_data,
+        tmp_path / "run",
+        method="full",
+        learning_rate=3e-3,
+        epochs=6,
+        batch_size=4,
+        early_stopping_patience=0,
+    )
+    report = run_sft(cfg, progress=False)
+    base, tuned = report["base"]["validation"], report["tuned"]["validation"]
+    assert tuned["loss"] < base["loss"] * 0.6
+    assert tuned["token_accuracy"] > base["token_accuracy"]
+    run = Path(report["run_dir"])
+    for name in (
+        "run.json",
+        "metrics.jsonl",
+        "report.md",
+        "report.json",
+        "loss.png",
+        "final/model.safetensors",
+        "base_eval.json",
+    ):
+        assert (run / name).exists(), name
+    saved = json.loads((run / "run.json").read_text())
+    assert saved["resolved"]["learning_rate"] == 3e-3 and saved["config"]["method"] == "full"
+    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if "train_loss" in r]
+    assert {"learning_rate", "grad_norm", "tokens_per_second"} <= set(steps[0])
+    assert any("valid_perplexity" in r and "valid_token_accuracy" in r for r in rows)
+
+
+def test_lora_trains_adapters_only_and_reloads_to_same_logits(
+    tiny_model_dir, toy_data, tmp_path, monkeypatch
+):
+    import tunelab.train.sft as sft
+    from tunelab.models.load import load_base, load_tuned
+
+    trained = {}
+    real_save = sft.save_final
+    monkeypatch.setattr(
+        sft, "save_final", lambda m, *a: (trained.setdefault("m", m), real_save(m, *a))
+    )
+    cfg = make_config(
+        tiny_model_dir,
+        toy_data,
+        tmp_path / "run",
+        learning_rate=1e-2,
+        epochs=2,
+        batch_size=4,
+        lora={"r": 4, "alpha": 8},
+    )
+    report = run_sft(cfg, progress=False)
+    run = Path(report["run_dir"])
+    adapter = load_file(str(run / "final" / "adapter_model.safetensors"))
+    assert adapter and all("lora_" in k for k in adapter)
+    assert any(t.abs().sum() > 0 for k, t in adapter.items() if "lora_B" in k)  # B starts at 0
+    base, _, _ = load_base(str(tiny_model_dir))
+    after = {
+        k.replace(".base_layer", ""): v
+        for k, v in trained["m"].get_base_model().state_dict().items()
+        if "lora_" not in k
+    }
+    for name, tensor in base.state_dict().items():
+        assert torch.equal(after[name], tensor), f"frozen weight {name} changed"
+    assert all(not p.requires_grad for n, p in trained["m"].named_parameters() if "lora_" not in n)
+    ids = torch.tensor([[1, 5, 9, 12, 30, 2]])
+    reloaded, _ = load_tuned(run, merge=True)
+    with torch.no_grad():
+        trained["m"].eval()
+        assert torch.allclose(trained["m"](ids).logits, reloaded(ids).logits, atol=1e-5)
+        assert not torch.allclose(base(ids).logits, reloaded(ids).logits, atol=1e-4)
+
+
+def test_best_checkpoint_is_the_result_and_early_stopping(tiny_model_dir, toy_data, tmp_path):
+    # a learning rate this high makes validation loss worse after the first evaluations
+    cfg = make_config(
+        tiny_model_dir,
+        toy_data,
+        tmp_path / "run",
+        method="full",
+        learning_rate=0.3,
+        epochs=10,
+        batch_size=4,
+        eval_every=2,
+        early_stopping_patience=2,
+        warmup_ratio=0.0,
+        lr_scheduler="constant",
+    )
+    report = run_sft(cfg, progress=False)
+    assert report["stop_reason"] == "early_stopping"
+    assert report["steps"] < report["resolved"]["total_steps"]
+    assert report["best_step"] < report["steps"]
+    tuned_loss = report["tuned"]["validation"]["loss"]
+    assert tuned_loss == pytest.approx(report["best_validation_loss"], abs=1e-3)
+
+
+def test_bad_data_fails_before_any_model_load(tiny_model_dir, tmp_path, monkeypatch):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": [{"role": "bot", "content": "hi"}]}\n' * 12)
+    import tunelab.train.sft as sft
+
+    monkeypatch.setattr(sft, "build_model", lambda *a, **k: pytest.fail("model was built"))
+    with pytest.raises(DataValidationError) as err:
+        run_sft(make_config(tiny_model_dir, bad, tmp_path / "run"), progress=False)
+    assert err.value.issues[0].code == "unrecognized_role"
+    assert err.value.issues[0].line == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_over_long_examples_are_an_error_unless_dropped(tiny_model_dir, toy_data, tmp_path):
+    with pytest.raises(DataValidationError) as err:
+        run_sft(
+            make_config(tiny_model_dir, toy_data, tmp_path / "a", max_length=20), progress=False
+        )
+    assert {i.code for i in err.value.issues} == {"example_too_long"}
+    report = run_sft(
+        make_config(
+            tiny_model_dir, toy_data, tmp_path / "b", max_length=64, overflow="drop", max_steps=2
+        ),
+        progress=False,
+    )
+    assert report["data"]["overflow"]["dropped"] > 0
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"lora": {"rank": 8}}, "lora.rank"),
+        ({"method": "qlora"}, "method"),
+        ({"learning_rate": 5}, "learning_rate"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_config_errors_name_the_key(values, key, tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, {"train_file": "x.jsonl"} | values)
+    assert f": {key}:" in err.value.message
+
+
+def test_yaml_and_set_overrides(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("train_file: data/train.jsonl\nepochs: 2\nlora:\n  r: 4\n")
+    cfg = load_config(path, parse_set(["epochs=5", "lora.alpha=16", "learning_rate=auto"]))
+    assert cfg.epochs == 5 and cfg.lora.r == 4 and cfg.lora.alpha == 16
+    assert cfg.train_file == tmp_path / "data" / "train.jsonl"
+
+
+def run_cli_train(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tunelab.cli.main", "train", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize("fault", ["kill_at:step:5", "kill_at:checkpoint:6"])
+def test_kill_and_resume_matches_uninterrupted(tiny_model_dir, toy_data, tmp_path, fault):
+    common = [
+        f"model={tiny_model_dir}",
+        f"train_file={toy_data}",
+        "epochs=2",
+        "batch_size=4",
+        "eval_every=3",
+        "samples=0",
+        "lora.dropout=0.1",
+        "seed=3",
+    ]
+    env = {**os.environ}
+
+    def sets(out):
+        return [a for s in [*common, f"output_dir={out}"] for a in ("--set", s)]
+
+    straight = run_cli_train([*sets(tmp_path / "straight"), "--no-progress"], env)
+    assert straight.returncode == 0, straight.stderr
+    killed = run_cli_train(
+        [*sets(tmp_path / "killed"), "--no-progress"], env | {"TUNELAB_FAULT": fault}
+    )
+    assert killed.returncode == -9  # SIGKILL
+    assert not (tmp_path / "killed" / "final").exists()
+    resumed = run_cli_train(["--resume", str(tmp_path / "killed"), "--no-progress"], env)
+    assert resumed.returncode == 0, resumed.stderr
+    a = load_file(str(tmp_path / "straight" / "final" / "adapter_model.safetensors"))
+    b = load_file(str(tmp_path / "killed" / "final" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    steps = [
+        json.loads(x)["step"]
+        for x in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
+    straight_steps = [
+        json.loads(x)["step"]
+        for x in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == straight_steps  # replayed steps are not logged twice
