@@ -1,4 +1,4 @@
-"""A tiny tokenizer with a ChatML chat template and a tiny random Llama, built locally (no downloads).
+"""A tiny tokenizer with a ChatML chat template and a tiny random Llama, built locally.
 
 The template is SmolLM2's, default system prompt included, so tests exercise the same rendering
 path as the built-in model.

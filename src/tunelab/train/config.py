@@ -202,3 +202,52 @@ def auto_learning_rate(method: str, batch_size: int) -> float:
     """LoRA tolerates (and on few steps needs) a far higher rate than full fine-tuning."""
     base = 1e-3 if method == "lora" else 5e-5
     return base * math.sqrt(batch_size / 8)
+
+
+def _type_name(annotation) -> str:
+    text = str(annotation)
+    for junk in (
+        "typing.",
+        "pathlib._local.",
+        "pathlib.",
+        "<class '",
+        "'>",
+        "tunelab.train.config.",
+    ):
+        text = text.replace(junk, "")
+    if text.startswith("Union[") and text.endswith("]"):
+        text = text[6:-1].replace("], ", "] or ")
+    text = text.replace("Literal['auto']", "'auto'").replace("Literal", "one of ")
+    return text.replace(" | ", " or ").replace("NoneType", "None").replace(", 'auto'", " or 'auto'")
+
+
+def reference_markdown() -> str:
+    """docs/config.md, generated from the field descriptions so the docs cannot go stale."""
+    out = [
+        "# SFT config reference",
+        "",
+        "Generated from `tunelab.train.config.SFTConfig` (`make docs`). Keys go in the YAML "
+        "file given to `tunelab train`, or on the command line as `--set key=value` "
+        "(nested: `--set lora.r=8`). `auto` values are chosen from the dataset size and the "
+        "device, shown when training starts, and saved in the run's `run.json`.",
+        "",
+        "| key | type | default | description |",
+        "| --- | --- | --- | --- |",
+    ]
+
+    def rows(model, prefix=""):
+        for name, field in model.model_fields.items():
+            default = (
+                "required" if field.is_required() else field.get_default(call_default_factory=True)
+            )
+            if isinstance(default, BaseModel):
+                default = "see below"
+            out.append(
+                f"| `{prefix}{name}` | {_type_name(field.annotation)} | `{default}` | "
+                f"{field.description} |"
+            )
+            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+                rows(field.annotation, f"{prefix}{name}.")
+
+    rows(SFTConfig)
+    return "\n".join(out) + "\n"

@@ -1,0 +1,87 @@
+"""Training-step throughput of tunelab's SFT step against the plain transformers path, same run.
+
+Peer: ``model(input_ids, labels=labels).loss`` (full-vocabulary logits at every position, as the
+transformers Trainer and TRL's SFTTrainer compute it) with PEFT's usual ``lora_dropout=0.05``.
+tunelab: logits only at trained positions, ``lora_dropout=0``. Same model, data, batches, LoRA rank.
+Machines here are noisy: the two are interleaved and the ratio is what to read.
+
+    .venv/bin/python bench/train_speed.py [--steps 6] [--batch-size 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import torch  # noqa: E402
+from peft import LoraConfig, get_peft_model  # noqa: E402
+
+from tunelab.data.batches import collate, epoch_batches  # noqa: E402
+from tunelab.data.render import render_example  # noqa: E402
+from tunelab.data.validate import load_examples  # noqa: E402
+from tunelab.models.forward import trained_token_loss  # noqa: E402
+from tunelab.models.load import load_base  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1] / "examples" / "support" / "train.jsonl"
+
+
+def build(dropout: float):
+    model, tokenizer, _ = load_base("smollm2-135m-instruct")
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=dropout,
+            target_modules="all-linear",
+            task_type="CAUSAL_LM",
+        ),
+    )
+    model.train()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    return model, tokenizer, opt
+
+
+def step(model, opt, batch, selective: bool) -> int:
+    if selective:
+        loss_sum, n, _ = trained_token_loss(model, batch)
+        loss = loss_sum / n
+    else:
+        loss = model(**batch).loss
+    loss.backward()
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    return int(batch["attention_mask"].sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=8)
+    args = parser.parse_args()
+    contenders = {"plain transformers (peer)": (build(0.05), False), "tunelab": (build(0.0), True)}
+    tokenizer = contenders["tunelab"][0][1]
+    items = [render_example(tokenizer, e) for e in load_examples(DATA)]
+    order = epoch_batches([len(r.input_ids) for r in items], args.batch_size, 0, 0)
+    batches = [collate([items[i] for i in b], tokenizer.pad_token_id) for b in order]
+    totals = {name: [0, 0.0] for name in contenders}
+    for i in range(args.steps + 1):  # step 0 warms up and is not counted
+        for name, ((model, _, opt), selective) in contenders.items():
+            started = time.perf_counter()
+            tokens = step(model, opt, batches[i % len(batches)], selective)
+            if i:
+                totals[name][0] += tokens
+                totals[name][1] += time.perf_counter() - started
+    rates = {name: tok / sec for name, (tok, sec) in totals.items()}
+    for name, rate in rates.items():
+        print(f"{name:<28} {rate:7.1f} tokens/s")
+    peer = rates["plain transformers (peer)"]
+    print(f"tunelab / peer: {rates['tunelab'] / peer:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

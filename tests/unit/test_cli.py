@@ -1,0 +1,127 @@
+"""The command line: thin commands over the library, clear errors, no stack traces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import toy_rows, write_jsonl
+
+from tunelab.cli.main import main
+
+
+def test_data_check_reports_stats_and_estimate(tiny_model_dir, toy_data, capsys):
+    assert main(["data", "check", str(toy_data), "--model", str(tiny_model_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "40 records, 0 error(s)" in out
+    assert "tokens:" in out and "estimated training time" in out
+
+
+def test_data_check_json_lists_errors_with_lines(tiny_model_dir, tmp_path, capsys):
+    rows = toy_rows(12)
+    rows[3]["messages"][1]["role"] = "bot"
+    path = write_jsonl(tmp_path / "bad.jsonl", rows)
+    with open(path, "a") as fh:
+        fh.write('{"messages": [\n')  # truncated last line
+    code = main(["data", "check", str(path), "--model", str(tiny_model_dir), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 2 and not result["ok"]
+    found = {(e["code"], e["line"], e["pointer"]) for e in result["errors"]}
+    assert ("unrecognized_role", 4, "/messages/1/role") in found
+    assert ("invalid_json", 13, "") in found
+    assert result["stats"]["examples"] == 11
+
+
+def test_models_list_shows_builtin_and_local(tiny_model_dir, capsys):
+    assert main(["models", "list", str(tiny_model_dir), "--json"]) == 0
+    infos = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    builtin = infos["smollm2-135m-instruct"]
+    assert builtin["context_length"] == 8192 and builtin["parameters"] > 100_000_000
+    local = infos[tiny_model_dir.name]
+    assert local["cached"] and local["parameters"] > 0 and local["context_length"] == 256
+
+
+def test_refuses_pickle_only_and_remote_code_models(tmp_path, capsys):
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_text("{}")
+    (pickled / "pytorch_model.bin").write_bytes(b"\x80\x04")
+    assert main(["models", "list", str(pickled)]) == 2
+    assert "unsafe_weights" in capsys.readouterr().err
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    (remote / "config.json").write_text(json.dumps({"auto_map": {"AutoModel": "x.Y"}}))
+    (remote / "model.safetensors").write_bytes(b"")
+    assert main(["models", "list", str(remote)]) == 2
+    assert "remote_code_refused" in capsys.readouterr().err
+
+
+def test_train_eval_and_chat_through_the_cli(
+    tiny_model_dir, toy_data, tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "run"
+    test_file = write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"messages": r["messages"][:2], "must_contain": "code"} for r in toy_rows(4)],
+    )
+    code = main(
+        [
+            "train",
+            "--set",
+            f"model={tiny_model_dir}",
+            "--set",
+            f"train_file={toy_data}",
+            "--set",
+            f"output_dir={out}",
+            "--set",
+            "max_steps=3",
+            "--set",
+            "samples=1",
+            "--set",
+            f"test_file={test_file}",
+            "--set",
+            "max_new_tokens=4",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    summary = capsys.readouterr().out
+    assert "validation loss" in summary and "held-out test accuracy (4 questions)" in summary
+    report = json.loads((out / "report.json").read_text())
+    assert report["stop_reason"] == "max_steps" and report["steps"] == 3
+    assert (
+        main(["eval", str(out), "--data", str(test_file), "--json", "--max-new-tokens", "4"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["generation"]["n"] == 4 and 0 <= result["generation"]["accuracy"] <= 1
+    answers = iter(["hello", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert main(["chat", str(out), "--max-new-tokens", "3"]) == 0
+    assert "assistant> " in capsys.readouterr().out
+
+
+def test_resume_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_bad_config_key_is_named_without_traceback(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("train_file: x.jsonl\nlearning_rat: 0.1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tunelab.cli.main", "train", str(cfg)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "learning_rat: unknown key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_and_data_import_without_torch():
+    code = (
+        "import sys, tunelab.cli.main, tunelab.data.validate, tunelab.models.catalog; "
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
