@@ -230,3 +230,38 @@ def test_kill_and_resume_matches_uninterrupted(tiny_model_dir, toy_data, tmp_pat
         for x in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
     ]
     assert steps == straight_steps  # replayed steps are not logged twice
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "epochs"),
+    [(10, 2, 10), (30, 2, 10), (313, 8, 4), (2000, 8, 3), (20_000, 8, 1)],
+)
+def test_auto_epochs(n, batch, epochs):
+    from tunelab.train.config import auto_epochs
+
+    assert auto_epochs(n, batch) == epochs
+
+
+def test_auto_learning_rate_by_method_and_size():
+    from tunelab.train.config import auto_learning_rate
+
+    assert auto_learning_rate("lora", 8, 135_000_000) == pytest.approx(2e-3)
+    assert auto_learning_rate("lora", 8, 7_000_000_000) == pytest.approx(2e-4)
+    assert auto_learning_rate("full", 8, 135_000_000) == pytest.approx(5e-5)
+    assert auto_learning_rate("lora", 2, 135_000_000) == pytest.approx(1e-3)
+
+
+def test_nan_loss_fails_with_a_clear_code(tiny_model_dir, toy_data, tmp_path, monkeypatch):
+    import tunelab.train.sft as sft
+    from tunelab.train.sft import TrainingError
+
+    real = sft.trained_token_loss
+
+    def poisoned(model, batch):
+        loss, n, right = real(model, batch)
+        return loss * float("nan"), n, right
+
+    monkeypatch.setattr(sft, "trained_token_loss", poisoned)
+    with pytest.raises(TrainingError) as err:
+        run_sft(make_config(tiny_model_dir, toy_data, tmp_path / "run"), progress=False)
+    assert err.value.code == "nan_loss" and "step 1" in err.value.message

@@ -36,6 +36,7 @@ def convert_builtin(name: str) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
     spec = BUILTINS[name]
     cache = builtin_cache_dir(name)
     if is_cached(cache):
@@ -82,6 +83,13 @@ def base_model_dir(name_or_path: str) -> Path:
     return path
 
 
+def quiet_transformers() -> None:
+    """No per-load progress bars: tunelab shows its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def load_tokenizer(model_dir: Path):
     force_offline()
     from transformers import AutoTokenizer
@@ -107,6 +115,7 @@ def load_base(
     import torch
     from transformers import AutoModelForCausalLM
 
+    quiet_transformers()
     model_dir = base_model_dir(name_or_path)
     check_local_model_dir(model_dir)
     model = AutoModelForCausalLM.from_pretrained(

@@ -180,13 +180,20 @@ def load_config(path: Path | None = None, overrides: dict | None = None) -> SFTC
         raise ConfigError(_format_errors(e, source)) from None
 
 
-def auto_epochs(n_examples: int) -> int:
-    """OpenAI's rule: aim for 100..25,000 examples seen, 3 epochs in between."""
+MIN_AUTO_STEPS = 150  # LoRA on small data needs about this many updates to converge (demo: 160)
+
+
+def auto_epochs(n_examples: int, batch_size: int = 8) -> int:
+    """OpenAI's rule (aim for 100..25,000 examples seen, 3 epochs in between), raised on small
+    data until about ``MIN_AUTO_STEPS`` optimizer steps are taken, at most 10 epochs."""
     if n_examples * 3 < 100:
-        return min(25, math.ceil(100 / max(n_examples, 1)))
-    if n_examples * 3 > 25_000:
-        return max(1, 25_000 // n_examples)
-    return 3
+        epochs = min(25, math.ceil(100 / max(n_examples, 1)))
+    elif n_examples * 3 > 25_000:
+        epochs = max(1, 25_000 // n_examples)
+    else:
+        epochs = 3
+    steps_per_epoch = math.ceil(max(n_examples, 1) / batch_size)
+    return max(epochs, min(10, math.ceil(MIN_AUTO_STEPS / steps_per_epoch)))
 
 
 def auto_batch_size(n_examples: int) -> int:
@@ -198,9 +205,13 @@ def auto_batch_size(n_examples: int) -> int:
     return 8
 
 
-def auto_learning_rate(method: str, batch_size: int) -> float:
-    """LoRA tolerates (and on few steps needs) a far higher rate than full fine-tuning."""
-    base = 1e-3 if method == "lora" else 5e-5
+def auto_learning_rate(method: str, batch_size: int, parameters: int) -> float:
+    """Peak rate by method and model size (small models take, and on few steps need, higher
+    rates), scaled with the square root of the batch size around 8."""
+    if method == "lora":
+        base = 2e-3 if parameters <= 300e6 else 1e-3 if parameters <= 2e9 else 2e-4
+    else:
+        base = 5e-5 if parameters <= 300e6 else 2e-5
     return base * math.sqrt(batch_size / 8)
 
 

@@ -9,11 +9,11 @@ from tunelab.data.render import render_example, token_counter
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
 from tunelab.models.catalog import DEFAULT_MODEL
-from tunelab.train.config import auto_epochs
+from tunelab.train.config import auto_batch_size, auto_epochs
 
-# Measured on this project's 2-core CPU machines (bench/train_speed.py): a LoRA step on the
-# 135M built-in model processes ~170 tokens/s in float32; time scales with parameter count.
-CPU_TOKENS_PER_SECOND_135M = 170.0
+# Measured on this project's 2-core CPU machines (metrics.jsonl of the demo run): a LoRA step on
+# the 135M built-in model processes ~290 tokens/s in float32; time scales with parameter count.
+CPU_TOKENS_PER_SECOND_135M = 280.0
 GPU_SPEEDUP = 50.0
 
 
@@ -51,7 +51,9 @@ def check_file(
         ]
         device = pick_device("auto")
         rate = estimate_tokens_per_second(count_safetensors_parameters(model_dir), device)
-        n_epochs = epochs or auto_epochs(len(report.examples))
+        n_epochs = epochs or auto_epochs(
+            len(report.examples), auto_batch_size(len(report.examples))
+        )
         result["stats"] = dataset_stats(
             report.examples, token_counts=counts, tokens_per_second=rate, epochs=n_epochs
         )

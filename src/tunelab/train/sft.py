@@ -39,6 +39,7 @@ from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
+from tunelab.models.catalog import count_safetensors_parameters
 from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
@@ -139,18 +140,18 @@ def pick_dtype(choice: str, device: str) -> str:
     return "float32"
 
 
-def resolve_auto(config: SFTConfig, n_train: int, context: int) -> dict:
+def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int) -> dict:
     """Every ``auto`` turned into a value; shown to the user and saved in run.json."""
     device = pick_device(config.device)
     batch = config.batch_size if config.batch_size != "auto" else auto_batch_size(n_train)
-    epochs = config.epochs if config.epochs != "auto" else auto_epochs(n_train)
+    epochs = config.epochs if config.epochs != "auto" else auto_epochs(n_train, batch)
     steps_per_epoch = math.ceil(n_train / batch)
     total = steps_per_epoch * epochs
     if config.max_steps:
         total = min(total, config.max_steps)
     lr = config.learning_rate
     if lr == "auto":
-        lr = auto_learning_rate(config.method, batch)
+        lr = auto_learning_rate(config.method, batch, parameters)
     every = config.eval_every if config.eval_every != "auto" else max(1, math.ceil(total / 8))
     gc = config.gradient_checkpointing
     if gc == "auto":
@@ -478,7 +479,8 @@ def run_sft(config: SFTConfig, *, resume: Path | None = None, progress: bool = T
     context = model_context(model_dir)
     max_length = context if config.max_length == "auto" else min(config.max_length, context)
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
-    resolved = resolve_auto(config, len(data.train), max_length)
+    parameters = count_safetensors_parameters(model_dir)
+    resolved = resolve_auto(config, len(data.train), max_length, parameters)
     if resume is None:
         run_dir = new_run_dir(config)
         run = {
@@ -498,7 +500,10 @@ def run_sft(config: SFTConfig, *, resume: Path | None = None, progress: bool = T
         (run_dir / "run.json").write_text(json.dumps(run, indent=1))
     else:
         check_resume_data(saved, config)
-    log.info("resolved: %s", json.dumps(resolved))
+    log.info("run folder: %s", run_dir)
+    log.info(
+        "hyperparameters (auto resolved): %s", ", ".join(f"{k} {v}" for k, v in resolved.items())
+    )
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model, tokenizer = build_model(config, resolved)
