@@ -87,6 +87,17 @@ def format_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _data_line(data: dict) -> str:
+    over = data["overflow"]
+    return (
+        f"- data: {data.get('examples')} training examples, {data['n_validation']} "
+        f"validation; {data.get('tokens_total', '?')} tokens, "
+        f"{data.get('tokens_trained', '?')} trained on per epoch; over max_length: "
+        f"{over['too_long']} (dropped {over['dropped']}, truncated {over['truncated']}); "
+        f"duplicates {over['duplicates']}"
+    )
+
+
 def _markdown(report: dict) -> str:
     out = [
         f"# Fine-tuning report: {report['model']} ({report['method']})",
@@ -105,9 +116,7 @@ def _markdown(report: dict) -> str:
         f"- resolved hyperparameters: epochs {res['epochs']}, batch size {res['batch_size']}, "
         f"learning rate {res['learning_rate']:.3g}, eval every {res['eval_every']} steps, "
         f"device {res['device']}, dtype {res['dtype']}",
-        f"- data: {report['data'].get('examples')} training examples, "
-        f"{report['data']['n_validation']} validation; over-long: "
-        f"{report['data']['overflow']}",
+        _data_line(report["data"]),
         "",
         "## Sample generations",
         "",
