@@ -1,0 +1,1 @@
+"""Fine-tuning jobs: the state machine and the database-backed queue. Imports without torch."""

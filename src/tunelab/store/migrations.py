@@ -1,0 +1,164 @@
+"""Append-only, named schema migrations recorded in ``schema_migrations`` (after simonw/llm).
+
+Each migration is a function of a connection, applied once, in list order, and recorded by name.
+Never edit or reorder one that has shipped: add a new one at the end. A migration describes the
+schema as it was at that point (Core tables defined inside it), not by importing ``tables``, so a
+later change to the ORM cannot alter what an old migration does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
+
+MIGRATIONS_TABLE = "schema_migrations"
+_PG_LOCK_KEY = 0x7475_6E65  # any fixed number: serialises migrators on one PostgreSQL database
+
+
+def _m001_initial(conn: Connection) -> None:
+    meta = MetaData()
+
+    def base(name: str, *columns: Column | Index, id_length: int = 64) -> Table:
+        return Table(
+            name,
+            meta,
+            Column("seq", Integer, primary_key=True, autoincrement=True),
+            Column("id", String(id_length), unique=True, nullable=False),
+            Column("created_at", BigInteger, nullable=False),
+            *columns,
+        )
+
+    def job_fk(ondelete: str, nullable: bool = False) -> Column:
+        fk = ForeignKey("jobs.id", ondelete=ondelete)
+        return Column("job_id", String(64), fk, nullable=nullable)
+
+    base(
+        "files",
+        Column("purpose", String(32), nullable=False),
+        Column("filename", Text, nullable=False),
+        Column("bytes", BigInteger, nullable=False),
+        Column("sha256", String(64), nullable=False),
+        Column("status", String(32), nullable=False),
+        Column("storage_key", String(64), nullable=False),
+    )
+    base(
+        "jobs",
+        Column("model", String(256), nullable=False),
+        Column("training_file", String(64), nullable=False),
+        Column("validation_file", String(64)),
+        Column("hyperparameters", JSON, nullable=False),
+        Column("method", JSON),
+        Column("suffix", String(64)),
+        Column("seed", BigInteger),
+        Column("status", String(32), nullable=False),
+        Column("error", JSON),
+        Column("fine_tuned_model", String(256)),
+        Column("trained_tokens", BigInteger),
+        Column("started_at", BigInteger),
+        Column("finished_at", BigInteger),
+        Column("worker_id", String(128)),
+        Column("heartbeat_at", BigInteger),
+        Column("attempt", Integer, nullable=False),
+        Column("device", String(64)),
+        Column("queue_reason", Text),
+        Column("run_dir", Text),
+        Column("cancel_requested", Boolean, nullable=False),
+        Index("ix_jobs_status_device", "status", "device"),
+    )
+    base(
+        "job_events",
+        job_fk("CASCADE"),
+        Column("level", String(16), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("type", String(16), nullable=False),
+        Column("data", JSON),
+        Index("ix_job_events_job_seq", "job_id", "seq"),
+    )
+    base(
+        "checkpoints",
+        job_fk("CASCADE"),
+        Column("step", Integer, nullable=False),
+        Column("metrics", JSON, nullable=False),
+        Column("model_id", String(256), nullable=False),
+        Column("path_key", Text, nullable=False),
+        Index("ix_checkpoints_job_seq", "job_id", "seq"),
+    )
+    base(
+        "models",
+        job_fk("SET NULL", nullable=True),
+        Column("base", String(256), nullable=False),
+        Column("run_dir", Text),
+        Column("deleted", Boolean, nullable=False),
+        id_length=256,  # ft:<base>:<suffix>:<job>, longer than the generated ids
+    )
+    meta.create_all(conn)
+
+
+# Append only. (name, function); the name is what gets recorded.
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("m001_initial", _m001_initial),
+]
+
+
+def _migrations_table() -> Table:
+    return Table(
+        MIGRATIONS_TABLE,
+        MetaData(),
+        Column("name", String(128), primary_key=True),
+        Column("applied_at", BigInteger, nullable=False),
+    )
+
+
+def applied_migrations(conn: Connection) -> list[str]:
+    """Names of the migrations already applied, oldest first."""
+    table = _migrations_table()
+    if not conn.dialect.has_table(conn, MIGRATIONS_TABLE):
+        return []
+    rows = conn.execute(select(table.c.name).order_by(table.c.applied_at, table.c.name))
+    return [row[0] for row in rows]
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply pending migrations in one transaction; returns the names applied (empty: no-op).
+
+    Safe when several processes start at once: SQLite's write transaction (``BEGIN IMMEDIATE``)
+    or a PostgreSQL advisory lock lets one apply them while the others wait, then find none left.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+        table = _migrations_table()
+        table.create(conn, checkfirst=True)
+        done = set(applied_migrations(conn))
+        applied = []
+        for name, apply in MIGRATIONS:
+            if name in done:
+                continue
+            apply(conn)
+            conn.execute(table.insert().values(name=name, applied_at=int(time.time())))
+            applied.append(name)
+        return applied
+
+
+def pending_migrations(conn: Connection) -> list[str]:
+    """Names of the migrations not yet applied."""
+    done = set(applied_migrations(conn))
+    return [name for name, _ in MIGRATIONS if name not in done]

@@ -1,0 +1,130 @@
+"""ORM tables for files, jobs, job events, checkpoints and models (SQLAlchemy 2.0 style).
+
+Every table has ``seq``, an integer primary key that only grows (it orders lists and pages), and
+``id``, the public string id made here (``file-…``, ``ftjob-…``). Timestamps are integer unix
+seconds, as in OpenAI's objects. The schema itself is created by ``migrations``; a test checks that
+the two agree.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tunelab.store.artifacts import new_id
+
+ID_LENGTH = 64
+
+
+def now() -> int:
+    """The current time as integer unix seconds."""
+    return int(time.time())
+
+
+def _id(prefix: str) -> Any:
+    return mapped_column(
+        String(ID_LENGTH), unique=True, nullable=False, default=lambda: new_id(prefix)
+    )
+
+
+def _seq() -> Any:
+    return mapped_column(Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> Any:
+    return mapped_column(BigInteger, nullable=False, default=now)
+
+
+class Base(DeclarativeBase):
+    """Base of the tables; ``as_dict`` gives a row's columns."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {column.key: getattr(self, column.key) for column in self.__table__.columns}
+
+
+class File(Base):
+    """An uploaded file: ``filename`` is display metadata only; the bytes are at ``storage_key``."""
+
+    __tablename__ = "files"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = _id("file")
+    purpose: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(Text)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="processed")
+    created_at: Mapped[int] = _created()
+    storage_key: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class Job(Base):
+    """A fine-tuning job; ``status`` moves only along ``jobs.states.TRANSITIONS``."""
+
+    __tablename__ = "jobs"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = _id("ftjob")
+    model: Mapped[str] = mapped_column(String(256))
+    training_file: Mapped[str] = mapped_column(String(ID_LENGTH))
+    validation_file: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    hyperparameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    method: Mapped[dict | None] = mapped_column(JSON)
+    suffix: Mapped[str | None] = mapped_column(String(64))
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(32))
+    error: Mapped[dict | None] = mapped_column(JSON)  # {code, message, param}
+    fine_tuned_model: Mapped[str | None] = mapped_column(String(256))
+    trained_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[int] = _created()
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[int | None] = mapped_column(BigInteger)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    device: Mapped[str | None] = mapped_column(String(64))
+    queue_reason: Mapped[str | None] = mapped_column(Text)
+    run_dir: Mapped[str | None] = mapped_column(Text)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class JobEvent(Base):
+    """One message or metrics record of a job; ``seq`` gives their order."""
+
+    __tablename__ = "job_events"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = _id("ftevent")
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = _created()
+    level: Mapped[str] = mapped_column(String(16), default="info")
+    message: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16), default="message")
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Checkpoint(Base):
+    """A saved checkpoint of a job: usable as the model ``model_id``; files at ``path_key``."""
+
+    __tablename__ = "checkpoints"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = _id("ftckpt")
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    created_at: Mapped[int] = _created()
+    step: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict] = mapped_column(JSON, default=dict)
+    model_id: Mapped[str] = mapped_column(String(256))
+    path_key: Mapped[str] = mapped_column(Text)
+
+
+class Model(Base):
+    """A fine-tuned model (``ft:base:suffix:job``); ``deleted`` hides it without losing history."""
+
+    __tablename__ = "models"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = mapped_column(String(256), unique=True, nullable=False)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    base: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = _created()
+    run_dir: Mapped[str | None] = mapped_column(Text)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
