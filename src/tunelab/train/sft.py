@@ -307,8 +307,9 @@ def set_rng_state(state: dict, device: str) -> None:
 class MetricsLog:
     """metrics.jsonl: one JSON object per step or evaluation; trimmed on resume."""
 
-    def __init__(self, path: Path, resume_step: int | None = None):
+    def __init__(self, path: Path, resume_step: int | None = None, listener=None):
         self.path = path
+        self.listener = listener  # called with every row (the job worker streams them)
         if resume_step is not None and path.exists():
             kept = [
                 line
@@ -322,6 +323,8 @@ class MetricsLog:
     def write(self, row: dict) -> None:
         with open(self.path, "a") as fh:
             fh.write(json.dumps(row) + "\n")
+        if self.listener is not None:
+            self.listener(row)
 
 
 def save_best(run_dir: Path, model) -> None:
@@ -338,6 +341,7 @@ def train_loop(
     resolved: dict,
     run_dir: Path,
     progress: bool,
+    on_metrics=None,
 ) -> dict:
     """Optimizer steps with evaluation, early stopping and checkpoints. Returns the outcome."""
     from tqdm.auto import tqdm
@@ -361,7 +365,9 @@ def train_loop(
         scheduler.load_state_dict(saved["scheduler"])
         set_rng_state(saved["rng"], device)
         log.info("resumed from %s", checkpoints[-1].name)
-    metrics = MetricsLog(run_dir / "metrics.jsonl", state["step"] if checkpoints else None)
+    metrics = MetricsLog(
+        run_dir / "metrics.jsonl", state["step"] if checkpoints else None, on_metrics
+    )
     lengths = [len(r.input_ids) for r in data.train]
     total, every = resolved["total_steps"], resolved["eval_every"]
     autocast = torch.autocast(
@@ -468,8 +474,13 @@ def evaluate_and_checkpoint(
 # ---------------------------------------------------------------- the recipe
 
 
-def run_sft(config: SFTConfig, *, resume: Path | None = None, progress: bool = True) -> dict:
-    """Fine-tune and evaluate; returns the report (also written to the run folder)."""
+def run_sft(
+    config: SFTConfig, *, resume: Path | None = None, progress: bool = True, on_metrics=None
+) -> dict:
+    """Fine-tune and evaluate; returns the report (also written to the run folder).
+
+    ``on_metrics(row)`` receives every metrics.jsonl row as it is written (steps and evaluations).
+    """
     if resume is not None:
         run_dir = Path(resume)
         saved = json.loads((run_dir / "run.json").read_text())
@@ -511,7 +522,7 @@ def run_sft(config: SFTConfig, *, resume: Path | None = None, progress: bool = T
         run_dir / "base_eval.json", lambda: evaluate_model(model, tokenizer, data, config, resolved)
     )
     started = time.time()
-    outcome = train_loop(model, tokenizer, data, config, resolved, run_dir, progress)
+    outcome = train_loop(model, tokenizer, data, config, resolved, run_dir, progress, on_metrics)
     if (run_dir / "best.safetensors").exists():
         ckpt.restore_trainable(model, load_file(str(run_dir / "best.safetensors")))
     save_final(model, tokenizer, config, run_dir)
