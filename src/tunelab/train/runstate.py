@@ -1,0 +1,68 @@
+"""What a run keeps on disk besides checkpoints: metrics.jsonl, the best weights, RNG state and
+once-per-run results. Shared by the training recipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from tunelab.train import checkpoint as ckpt
+
+
+def rng_state(device: str) -> dict:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])}
+    if device == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict, device: str) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), None))
+    if device == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON object per step or evaluation; trimmed on resume."""
+
+    def __init__(self, path: Path, resume_step: int | None = None, listener=None):
+        self.path = path
+        self.listener = listener  # called with every row (the job worker streams them)
+        if resume_step is not None and path.exists():
+            kept = [
+                line
+                for line in path.read_text().splitlines()
+                if line and json.loads(line).get("step", 0) <= resume_step
+            ]
+            path.write_text("".join(k + "\n" for k in kept))
+        elif resume_step is None:
+            path.write_text("")
+
+    def write(self, row: dict) -> None:
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if self.listener is not None:
+            self.listener(row)
+
+
+def save_best(run_dir: Path, model) -> None:
+    tmp = run_dir / ".best.safetensors.tmp"
+    save_file(ckpt.trainable_state(model), str(tmp))
+    os.replace(tmp, run_dir / "best.safetensors")
+
+
+def cached_json(path: Path, compute):
+    """Compute once per run: a resumed run reuses the base model's evaluation."""
+    if path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+    return value
