@@ -1,0 +1,130 @@
+"""``create_app``: the FastAPI app that ``tunelab serve`` runs and the tests drive.
+
+It opens the store, includes one router per resource, turns every error into OpenAI's envelope
+(``{"error": {"message", "type", "param", "code"}}``) and wraps the app in the API-key and
+body-size guards. The API process never trains: it writes rows that the workers pick up.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import State
+
+from tunelab import __version__
+from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
+from tunelab.api.routes import chat, files, health, jobs, models
+from tunelab.jobs import service
+from tunelab.store.db import Store, open_store
+
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+SPEC_FIELDS = ("base", "adapter_dir", "checkpoint", "full_dir")
+
+
+class AppState(State):
+    """``app.state`` whose ``engine`` is created on first use (the first chat request).
+
+    Listing files or jobs must not load torch or a model; only chat needs the engine.
+    """
+
+    @property
+    def engine(self) -> Any:
+        engine = self._state.get("engine")
+        if engine is not None:
+            return engine
+        with self._state["engine_lock"]:
+            if self._state.get("engine") is None:
+                from tunelab.serve.engine import Engine
+
+                self._state["engine"] = Engine(device=self._state["device"])
+                self._state["engine_created"] = True
+            return self._state["engine"]
+
+    def close_engine(self) -> None:
+        """Stop the engine this app created (one passed to ``create_app`` is the caller's)."""
+        if self._state.get("engine_created"):
+            self._state["engine"].close()
+
+
+def create_app(
+    *,
+    database_url: str | None = None,
+    api_keys: list[str] | None = None,
+    require_auth: bool = False,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    engine: Any = None,
+    extra_bases: dict | None = None,
+    device: str = "cpu",
+) -> FastAPI:
+    """The API app over the store at ``database_url`` (default: SQLite in the tunelab home).
+
+    ``require_auth`` (and any non-empty ``api_keys``) makes every route except ``GET /health`` need
+    ``Authorization: Bearer`` with one of ``api_keys``; ``require_auth`` without keys is an error.
+    ``extra_bases`` adds base models to the catalog (``{name: folder}``; tests use a tiny one).
+    ``engine`` is created on ``device`` at the first chat request if None.
+    """
+    keys = [k for k in api_keys or [] if k]
+    if require_auth and not keys:
+        raise ValueError("require_auth needs at least one API key")
+    if max_upload_bytes < 1:
+        raise ValueError("max_upload_bytes must be positive")
+    store = open_store(database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.close_engine()
+        store.dispose()
+
+    app = FastAPI(
+        title="tunelab",
+        version=__version__,
+        description="OpenAI-compatible local fine-tuning API.",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        lifespan=lifespan,
+    )
+    app.state = AppState()
+    app.state.store = store
+    app.state.engine = engine
+    app.state.engine_lock = threading.Lock()
+    app.state.device = device
+    app.state.extra_bases = dict(extra_bases or {})
+    app.state.max_upload_bytes = max_upload_bytes
+    app.state.resolve_model = make_resolver(store, app.state.extra_bases)
+    for module in (health, files, jobs, models, chat):
+        app.include_router(module.router)
+    chat.install_error_handlers(app)  # OpenAI's error body for every route, not only chat
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)
+    if require_auth or keys:
+        app.add_middleware(AuthMiddleware, api_keys=keys)  # added last: runs first
+    return app
+
+
+def make_resolver(store: Store, extra_bases: dict):
+    """``resolve_model(id)`` for chat: the id looked up by the service, as the engine's spec."""
+
+    def resolve_model(model_id: str):
+        from tunelab.serve.engine import ModelSpec
+
+        check_id(model_id, code="model_not_found", param="model", what="model")
+        found = service.resolve_model_id(store, model_id, extra_bases=extra_bases)
+        return ModelSpec(**{key: found[key] for key in SPEC_FIELDS})
+
+    return resolve_model
+
+
+async def validation_error(request: Request, exc: RequestValidationError):
+    """Chat's handler, with query and path parameters named as OpenAI does (``limit``, not
+    ``query.limit``); chat's ``field_path`` only strips ``body``."""
+    plain = ("query", "path", "header", "cookie")
+    errors = [
+        {**e, "loc": e["loc"][1:] if e.get("loc") and e["loc"][0] in plain else e.get("loc", ())}
+        for e in exc.errors()
+    ]
+    return await chat.handle_validation_error(request, RequestValidationError(errors))

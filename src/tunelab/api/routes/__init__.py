@@ -1,0 +1,1 @@
+"""One module per resource: files, jobs (fine-tuning), models, health; chat lives in ``chat``."""

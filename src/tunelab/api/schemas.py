@@ -1,0 +1,79 @@
+"""Request bodies of the files and fine-tuning routes, in OpenAI's field names.
+
+Unknown keys are refused (``extra="forbid"``) so a typo is a 400 naming the key, not a silently
+ignored setting. Responses are plain dicts made by ``jobs.service`` (``job_to_openai`` ...).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Hyperparameters(BaseModel):
+    """OpenAI's fine-tuning hyperparameters; ``auto`` lets tunelab choose from the data size.
+
+    Values pass through as sent (``Any``): ``service.job_hyperparameters`` checks types and
+    ranges in one place and names the key (``hyperparameters.n_epochs``) in its error.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: Any = Field(None, description="Examples per optimizer step (1-1024), or auto.")
+    learning_rate_multiplier: Any = Field(
+        None, description="Multiplier of the recipe's default learning rate (>0-100), or auto."
+    )
+    n_epochs: Any = Field(None, description="Passes over the training data (1-100), or auto.")
+
+
+class SupervisedMethod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hyperparameters: Hyperparameters | None = Field(
+        None, description="Hyperparameters of the supervised method."
+    )
+
+
+class Method(BaseModel):
+    """``{"type": "supervised", "supervised": {"hyperparameters": {...}}}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="The training method: supervised (dpo comes later).")
+    supervised: SupervisedMethod | None = Field(None, description="Settings of the method.")
+    dpo: dict | None = Field(None, description="Not supported yet (a clear 400 says so).")
+
+
+# Ids are looked up, never used as paths; control characters (NUL breaks PostgreSQL) are refused.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
+class CreateJobRequest(BaseModel):
+    """Body of ``POST /v1/fine_tuning/jobs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        min_length=1, max_length=256, pattern=PLAIN_TEXT, description="Base model to fine-tune."
+    )
+    training_file: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=PLAIN_TEXT,
+        description="Id of an uploaded file (purpose fine-tune).",
+    )
+    validation_file: str | None = Field(
+        None, max_length=256, pattern=PLAIN_TEXT, description="Id of an uploaded validation file."
+    )
+    hyperparameters: Hyperparameters | None = Field(None, description="Training settings.")
+    suffix: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Up to 64 letters, digits, '-' or '_' added to the fine-tuned model id.",
+    )
+    seed: Annotated[int, Field(ge=0, le=2_147_483_647)] | None = Field(
+        None, description="Random seed; the same seed and data give the same weights."
+    )
+    method: Method | None = Field(None, description="The training method (supervised).")

@@ -1,0 +1,165 @@
+"""``tunelab serve``: the OpenAI-compatible API (uvicorn) plus job worker processes.
+
+The API process only writes rows and serves chat; training runs in the workers (spawned
+processes, each running ``jobs.worker.run_worker``). Jobs left ``running`` by a server that died
+are reconciled before anything starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+
+from tunelab.errors import TunelabError
+
+log = logging.getLogger(__name__)
+LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
+WORKER_STOP_TIMEOUT_S = 15.0
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("serve", help="Run the OpenAI-compatible API and job workers.")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="Address to bind (default 127.0.0.1, this machine)."
+    )
+    parser.add_argument("--port", type=int, default=8000, help="Port (default 8000).")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Job worker processes (default 1; 0: API only)."
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="Device the workers train on (default auto: cuda, then mps, then cpu).",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="sqlite:///PATH or postgresql://... (default: SQLite in the tunelab home).",
+    )
+    parser.add_argument(
+        "--api-key",
+        dest="api_keys",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="Accept this API key (repeatable); also TUNELAB_API_KEYS=key1,key2.",
+    )
+    parser.set_defaults(func=serve_command)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost; anything else may be reachable from outside."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def api_keys_from(args_keys: list[str]) -> list[str]:
+    """``--api-key`` values plus ``TUNELAB_API_KEYS`` (comma-separated), blanks dropped."""
+    env = os.environ.get("TUNELAB_API_KEYS", "").split(",")
+    return [k.strip() for k in [*args_keys, *env] if k.strip()]
+
+
+def check_bind(host: str, port: int, keys: list[str]) -> None:
+    """Refuse a non-loopback address without API keys, and ports outside 1-65535."""
+    if not 0 < port < 65536:
+        raise TunelabError(f"--port must be 1-65535, got {port}", code="invalid_port", param="port")
+    if not keys and not is_loopback(host):
+        raise TunelabError(
+            f"refusing to serve on {host} without an API key: anyone who can reach it could "
+            "use it. Pass --api-key KEY (or set TUNELAB_API_KEYS), or bind --host 127.0.0.1.",
+            code="api_key_required",
+            param="api_key",
+        )
+
+
+def serve_command(args) -> int:
+    keys = api_keys_from(args.api_keys)
+    check_bind(args.host, args.port, keys)
+    if args.workers < 0:
+        raise TunelabError("--workers must be 0 or more", code="invalid_workers", param="workers")
+    _check_port_free(args.host, args.port)
+
+    import uvicorn
+
+    from tunelab.api.app import create_app
+    from tunelab.jobs.worker import reconcile_on_start
+    from tunelab.store.db import default_url, open_store
+
+    url = args.database_url or default_url()
+    store = open_store(url)
+    reconcile_on_start(store)
+    store.dispose()
+    device = resolve_device(args.device)
+    app = create_app(database_url=url, api_keys=keys, require_auth=bool(keys), device=device)
+    workers = start_workers(url, args.workers, device)
+    try:
+        log.info(
+            "tunelab API on http://%s:%d/v1 (%d worker(s))", args.host, args.port, len(workers)
+        )
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        stop_workers(workers)
+    return 0
+
+
+def resolve_device(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    from tunelab.train.sft import pick_device  # only here: the CLI imports without torch
+
+    return pick_device(choice)
+
+
+def start_workers(database_url: str, count: int, device: str) -> list:
+    """``count`` spawned processes running ``run_worker``; each gets ``.stop_event``."""
+    import multiprocessing
+
+    from tunelab.jobs.worker import run_worker
+
+    context = multiprocessing.get_context("spawn")  # never fork a process holding DB connections
+    workers = []
+    for i in range(count):
+        stop = context.Event()
+        worker_id = f"{socket.gethostname()}-{os.getpid()}-w{i}"
+        process = context.Process(
+            target=run_worker,
+            args=(database_url,),
+            kwargs={"worker_id": worker_id, "device": device, "stop_event": stop},
+            name=f"tunelab-worker-{i}",
+        )
+        process.start()
+        process.stop_event = stop
+        workers.append(process)
+    return workers
+
+
+def stop_workers(workers: list, timeout_s: float = WORKER_STOP_TIMEOUT_S) -> None:
+    """Ask every worker to stop, wait, then terminate the ones still running."""
+    for process in workers:
+        process.stop_event.set()
+    for process in workers:
+        process.join(timeout_s)
+        if process.is_alive():
+            log.warning("worker %s did not stop in %.0fs; terminating it", process.name, timeout_s)
+            process.terminate()
+            process.join(5)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before starting workers when the port is taken (uvicorn would only log it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as exc:
+            raise TunelabError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", code="address_in_use"
+            ) from exc
