@@ -267,6 +267,7 @@ def test_second_job_waits_in_queued_with_a_reason(db, bases):
 
         waiting_job = wait_for(waiting, timeout=60, what="a queue_reason")
         assert first.id in waiting_job.queue_reason and "cpu" in waiting_job.queue_reason
+        assert service.job_to_openai(waiting_job)["queue_reason"] == waiting_job.queue_reason
         time.sleep(2 * worker.HEARTBEAT_S)  # several worker polls later: still one job at a time
         assert queue.get_job(store, first.id).status == "running"
         assert queue.get_job(store, second.id).status == "queued"

@@ -312,6 +312,8 @@ def job_to_openai(job: Job) -> dict:
         "estimated_finish": None,
         "integrations": [],
         "metadata": None,
+        # tunelab's addition: why a queued job waits (e.g. another job holds the device)
+        "queue_reason": job.queue_reason if job.status == "queued" else None,
     }
 
 
