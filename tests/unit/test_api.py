@@ -383,15 +383,6 @@ def test_every_route_is_documented(app):
         assert f"`{method} {path}`" in doc, f"`{method} {path}` is not in docs/api.md"
 
 
-def test_api_and_cli_import_without_torch():
-    code = (
-        "import sys, tunelab.api.app, tunelab.cli.main, tunelab.api.routes.files; "
-        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
 # ---------------------------------------------------------------- the openai SDK on a real server
 
 

@@ -116,12 +116,3 @@ def test_bad_config_key_is_named_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "learning_rat: unknown key" in proc.stderr and "Traceback" not in proc.stderr
-
-
-def test_cli_and_data_import_without_torch():
-    code = (
-        "import sys, tunelab.cli.main, tunelab.data.validate, tunelab.models.catalog; "
-        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

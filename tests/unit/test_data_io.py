@@ -6,8 +6,6 @@ import csv
 import gzip
 import io
 import json
-import subprocess
-import sys
 import time
 import tracemalloc
 import zipfile
@@ -203,15 +201,3 @@ def test_lone_surrogate_in_a_key_is_reported_safely(tmp_path):
         ("invalid_encoding", 1, "")
     ]
     assert "surrogate" in str(issues[0])
-
-
-def test_data_package_imports_without_torch_or_transformers():
-    code = (
-        "import sys, tunelab.data, tunelab.data.validate, tunelab.data.stats\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'numpy') if m in sys.modules)\n"
-        "print(','.join(heavy))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == ""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import subprocess
-import sys
 import threading
 
 import postgres
@@ -193,16 +191,6 @@ def test_ids_unique_constraint(store):
         with store.session() as s:
             s.add(Job(id="ftjob-same", model="m", training_file="f", status="queued"))
             s.add(Job(id="ftjob-same", model="m", training_file="f", status="queued"))
-
-
-def test_store_and_jobs_import_without_torch():
-    code = (
-        "import sys, tunelab.store.db, tunelab.store.artifacts, tunelab.jobs.queue\n"
-        "heavy = [m for m in ('torch', 'transformers') if m in sys.modules]\n"
-        "assert not heavy, heavy\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
 
 
 def test_missing_postgresql_fails_with_install_hint(monkeypatch):

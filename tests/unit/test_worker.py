@@ -378,12 +378,3 @@ def test_method_hyperparameters_and_file_metadata(db, bases):
     with pytest.raises(TunelabError) as err:
         service.get_file(store, training.id)
     assert err.value.code == "file_not_found"
-
-
-def test_service_and_worker_import_without_torch():
-    code = (
-        "import sys, tunelab.jobs.service, tunelab.jobs.worker, tunelab.jobs.runner; "
-        "assert 'torch' not in sys.modules, 'torch imported'"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
