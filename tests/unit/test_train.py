@@ -265,3 +265,14 @@ def test_nan_loss_fails_with_a_clear_code(tiny_model_dir, toy_data, tmp_path, mo
     with pytest.raises(TrainingError) as err:
         run_sft(make_config(tiny_model_dir, toy_data, tmp_path / "run"), progress=False)
     assert err.value.code == "nan_loss" and "step 1" in err.value.message
+
+
+def test_learning_rate_multiplier_scales_only_the_auto_rate(tmp_path):
+    from tunelab.train.sft import resolve_auto
+
+    auto = load_config(None, {"train_file": "x.jsonl", "learning_rate_multiplier": 0.5})
+    assert resolve_auto(auto, 313, 8192, 135_000_000)["learning_rate"] == pytest.approx(1e-3)
+    fixed = load_config(
+        None, {"train_file": "x.jsonl", "learning_rate_multiplier": 0.5, "learning_rate": 3e-4}
+    )
+    assert resolve_auto(fixed, 313, 8192, 135_000_000)["learning_rate"] == pytest.approx(3e-4)

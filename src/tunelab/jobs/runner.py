@@ -106,12 +106,6 @@ def base_reference(job: Job) -> str:
     return (job.method or {}).get("base") or job.model
 
 
-def model_context(model_dir: Path) -> int:
-    """The base's context length (as ``sft.model_context``, without importing torch)."""
-    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    return int(config.get("max_position_embeddings") or 2048)
-
-
 def training_base(store: Store, job: Job, run_dir: Path) -> str:
     """A built-in name or a model folder; a LoRA ``ft:`` parent is merged into a folder once."""
     ref = base_reference(job)
@@ -151,38 +145,9 @@ def build_config(store: Store, job: Job, run_dir: Path, files: dict):
         values["epochs"] = hp["n_epochs"]
     if hp.get("batch_size", "auto") != "auto":
         values["batch_size"] = hp["batch_size"]
-    config = load_config(None, values)
-    multiplier = hp.get("learning_rate_multiplier", "auto")
-    if multiplier != "auto":
-        rate = multiplier * auto_rate(config)
-        if not 0 < rate < 1:
-            raise TunelabError(
-                f"learning_rate_multiplier {multiplier} gives a learning rate of {rate:g}; "
-                "it must stay below 1.",
-                code="invalid_hyperparameters",
-                param="hyperparameters.learning_rate_multiplier",
-            )
-        config = config.model_copy(update={"learning_rate": rate})
-    return config
-
-
-def auto_rate(config) -> float:
-    """The learning rate ``auto`` would pick for this config (what the multiplier scales)."""
-    from tunelab.data.split import split_examples
-    from tunelab.data.validate import validate_file
-    from tunelab.models.catalog import count_safetensors_parameters
-    from tunelab.models.load import base_model_dir
-    from tunelab.train.config import auto_batch_size, auto_learning_rate
-
-    batch = config.batch_size
-    if batch == "auto":
-        examples = validate_file(config.train_file).examples
-        if not config.validation_file:
-            fraction = config.validation_fraction
-            examples, _ = split_examples(examples, seed=config.seed, fraction=fraction)
-        batch = auto_batch_size(len(examples))
-    parameters = count_safetensors_parameters(base_model_dir(config.model))
-    return auto_learning_rate(config.method, batch, parameters)
+    if hp.get("learning_rate_multiplier", "auto") != "auto":
+        values["learning_rate_multiplier"] = hp["learning_rate_multiplier"]
+    return load_config(None, values)
 
 
 # ---------------------------------------------------------------- events while training

@@ -32,6 +32,7 @@ from tunelab.jobs.states import (
     VALIDATING_FILES,
     is_terminal,
 )
+from tunelab.models.catalog import model_context
 from tunelab.store.db import Store, open_store
 from tunelab.store.tables import Job, now
 
@@ -171,7 +172,7 @@ def check_job_files(store: Store, job: Job) -> tuple[dict | None, str]:
     files = runner.job_data_files(store, job)
     model_dir = _tokenizer_dir(store, job)
     count_tokens = token_counter(_tokenizer(str(model_dir)))
-    context = runner.model_context(model_dir)
+    context = model_context(model_dir)
     counts = []
     for role, path in files.items():
         if path is None:

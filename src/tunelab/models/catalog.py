@@ -107,6 +107,12 @@ def count_safetensors_parameters(path: Path) -> int:
     return total
 
 
+def model_context(model_dir: Path) -> int:
+    """A model folder's context length in tokens, from its config.json."""
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    return int(config.get("max_position_embeddings") or 2048)
+
+
 def describe_local(path: Path) -> ModelInfo:
     check_local_model_dir(path)
     config = json.loads((path / "config.json").read_text(encoding="utf-8"))

@@ -59,6 +59,13 @@ class SFTConfig(BaseModel):
     lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings.")
     epochs: int | Auto = Field("auto", description="Passes over the training data.")
     learning_rate: float | Auto = Field("auto", description="Peak learning rate.")
+    learning_rate_multiplier: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Scales the auto learning rate (OpenAI's "
+        "learning_rate_multiplier); ignored when learning_rate is a number.",
+    )
     batch_size: int | Auto = Field("auto", description="Examples per optimizer step.")
     max_length: int | Auto = Field(
         "auto", description="Longest example in tokens after the chat template; auto: context."

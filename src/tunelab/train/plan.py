@@ -31,9 +31,9 @@ def check_file(
     epochs: int | None = None,
 ) -> dict:
     """Validation issues plus statistics (tokens after the chat template, time estimate)."""
-    from tunelab.models.catalog import count_safetensors_parameters
+    from tunelab.models.catalog import count_safetensors_parameters, model_context
     from tunelab.models.load import base_model_dir, load_tokenizer
-    from tunelab.train.sft import model_context, pick_device
+    from tunelab.train.sft import pick_device
 
     model_dir = base_model_dir(model or DEFAULT_MODEL)
     tokenizer = load_tokenizer(model_dir)

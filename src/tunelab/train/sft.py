@@ -39,7 +39,7 @@ from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
-from tunelab.models.catalog import count_safetensors_parameters
+from tunelab.models.catalog import count_safetensors_parameters, model_context
 from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
@@ -152,7 +152,13 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         total = min(total, config.max_steps)
     lr = config.learning_rate
     if lr == "auto":
-        lr = auto_learning_rate(config.method, batch, parameters)
+        lr = auto_learning_rate(config.method, batch, parameters) * config.learning_rate_multiplier
+        if not lr < 1:
+            raise ConfigError(
+                f"learning_rate_multiplier {config.learning_rate_multiplier} gives a learning "
+                f"rate of {lr:g}; it must stay below 1",
+                param="learning_rate_multiplier",
+            )
     every = config.eval_every if config.eval_every != "auto" else max(1, math.ceil(total / 8))
     gc = config.gradient_checkpointing
     if gc == "auto":
@@ -169,11 +175,6 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         "steps_per_epoch": steps_per_epoch,
         "total_steps": total,
     }
-
-
-def model_context(model_dir: Path) -> int:
-    config = json.loads((model_dir / "config.json").read_text())
-    return int(config.get("max_position_embeddings") or 2048)
 
 
 def new_run_dir(config: SFTConfig) -> Path:
