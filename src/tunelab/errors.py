@@ -85,3 +85,10 @@ class CheckpointError(TunelabError):
     """A checkpoint is incomplete or its manifest does not verify."""
 
     code = "invalid_checkpoint"
+
+
+class ChatTemplateError(ModelError):
+    """The model's chat template refused or failed to render a conversation (for example one that
+    demands strict user/assistant alternation). ``message`` is the template's own text."""
+
+    code = "template_error"

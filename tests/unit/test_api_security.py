@@ -16,8 +16,9 @@ import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
+from helpers import ROWS, app_routes, artifact_names, serve_app
+from helpers import post_file as upload
 from postgres import BACKENDS, backend_url, pg_url  # noqa: F401
-from test_api import ROWS, app_routes, artifact_names, serve_app, upload
 
 from tunelab.api.app import create_app
 from tunelab.api.deps import key_matches
@@ -80,7 +81,7 @@ def fill(path: str) -> str:
 
 def test_every_route_but_health_needs_the_key():
     app = create_app(api_keys=[KEY], require_auth=True)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")
     routes = app_routes(app)
     assert ("POST", "/v1/chat/completions") in routes and len(routes) >= 18
     bad_headers = [
@@ -159,7 +160,7 @@ def test_traversal_payloads_are_400_or_404_and_touch_nothing(tmp_path, tunelab_h
     outside.mkdir()
     (outside / "secret.txt").write_bytes(SECRET)
     app = create_app(database_url=database_url, extra_bases={"tiny-base": outside})
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://127.0.0.1")
     file_id = upload(client)["id"]
     with app.state.store.session() as s:
         s.add(Model(id="ft:tiny-base:x:ftjob-abc", base="tiny-base", run_dir=str(outside)))
@@ -207,7 +208,7 @@ def test_traversal_payloads_are_400_or_404_and_touch_nothing(tmp_path, tunelab_h
     ],
 )
 def test_upload_names_are_display_metadata_only(tmp_path, tunelab_home, sent, shown):
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url="http://127.0.0.1")
     headers = {"content-type": "multipart/form-data; boundary=b0undary"}
     body = (
         b'--b0undary\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfine-tune\r\n'
@@ -231,7 +232,7 @@ def test_upload_names_are_display_metadata_only(tmp_path, tunelab_home, sent, sh
 
 
 def test_upload_over_the_cap_is_413_and_leaves_nothing(tunelab_home):
-    client = TestClient(create_app(max_upload_bytes=1000))
+    client = TestClient(create_app(max_upload_bytes=1000), base_url="http://127.0.0.1")
     ok = upload(client, b"x" * 1000, name="exact.jsonl")  # exactly the cap is fine
     assert ok["bytes"] == 1000
     for size in (1001, 50_000, 3 * 1024 * 1024):  # over the cap; the last over cap + framing
@@ -304,7 +305,7 @@ def test_a_client_that_vanishes_mid_upload_leaves_nothing(tunelab_home):
         parts = urlsplit(url)
         with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
             sock.sendall(
-                b"POST /v1/files HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n"
+                b"POST /v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000\r\n"
                 b"Content-Type: multipart/form-data; boundary=b0undary\r\n\r\n" + head
             )
             for _ in range(20):

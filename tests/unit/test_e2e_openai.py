@@ -10,8 +10,7 @@ import time
 
 import openai
 import pytest
-from conftest import toy_rows, write_jsonl
-from test_api import serve_app
+from helpers import serve_app, toy_rows, write_jsonl
 
 from tunelab.api.app import create_app
 from tunelab.jobs.worker import run_worker

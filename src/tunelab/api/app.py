@@ -1,13 +1,15 @@
 """``create_app``: the FastAPI app that ``tunelab serve`` runs and the tests drive.
 
 It opens the store, includes one router per resource, turns every error into OpenAI's envelope
-(``{"error": {"message", "type", "param", "code"}}``) and wraps the app in the API-key and
-body-size guards. The API process never trains: it writes rows that the workers pick up.
+(``{"error": {"message", "type", "param", "code"}}``) and wraps the app in the Host/Origin,
+API-key and body-size guards. The API process never trains: it writes rows that the workers pick
+up.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +19,9 @@ from starlette.datastructures import State
 
 from tunelab import __version__
 from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
+from tunelab.api.origin import HostOriginMiddleware
 from tunelab.api.routes import chat, files, health, jobs, models
+from tunelab.api.uploads import MAX_CONCURRENT_UPLOADS, UPLOAD_READ_TIMEOUT_S, UploadSlots
 from tunelab.jobs import service
 from tunelab.store.db import Store, open_store
 
@@ -59,6 +63,9 @@ def create_app(
     engine: Any = None,
     extra_bases: dict | None = None,
     device: str = "cpu",
+    allowed_hosts: Iterable[str] | None = None,
+    max_concurrent_uploads: int = MAX_CONCURRENT_UPLOADS,
+    upload_read_timeout_s: float = UPLOAD_READ_TIMEOUT_S,
 ) -> FastAPI:
     """The API app over the store at ``database_url`` (default: SQLite in the tunelab home).
 
@@ -66,12 +73,19 @@ def create_app(
     ``Authorization: Bearer`` with one of ``api_keys``; ``require_auth`` without keys is an error.
     ``extra_bases`` adds base models to the catalog (``{name: folder}``; tests use a tiny one).
     ``engine`` is created on ``device`` at the first chat request if None.
+    ``allowed_hosts``: ``Host`` names accepted besides loopback (``"*"``: any); see ``api.origin``
+    (``allowed_hosts_for`` makes the list from the bind address and ``--allowed-host``).
+    At most ``max_concurrent_uploads`` uploads run at once (more: 429), and one that sends nothing
+    for ``upload_read_timeout_s`` seconds is a 408; see ``api.uploads``.
     """
     keys = [k for k in api_keys or [] if k]
     if require_auth and not keys:
         raise ValueError("require_auth needs at least one API key")
     if max_upload_bytes < 1:
         raise ValueError("max_upload_bytes must be positive")
+    if not upload_read_timeout_s > 0:
+        raise ValueError("upload_read_timeout_s must be positive")
+    upload_slots = UploadSlots(max_concurrent_uploads)
     store = open_store(database_url)
 
     @asynccontextmanager
@@ -95,6 +109,8 @@ def create_app(
     app.state.device = device
     app.state.extra_bases = dict(extra_bases or {})
     app.state.max_upload_bytes = max_upload_bytes
+    app.state.upload_slots = upload_slots
+    app.state.upload_read_timeout_s = upload_read_timeout_s
     app.state.resolve_model = make_resolver(store, app.state.extra_bases)
     for module in (health, files, jobs, models, chat):
         app.include_router(module.router)
@@ -102,7 +118,9 @@ def create_app(
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)
     if require_auth or keys:
-        app.add_middleware(AuthMiddleware, api_keys=keys)  # added last: runs first
+        app.add_middleware(AuthMiddleware, api_keys=keys)
+    # added last: runs first, so a rebound name gets nothing, not even a 401 or /health
+    app.add_middleware(HostOriginMiddleware, allowed_hosts=list(allowed_hosts or ()))
     return app
 
 

@@ -3,7 +3,9 @@
 Unions (``content`` as text or parts, ``stop`` as a string or a list) are normalised by
 ``mode="before"`` validators, so an error names the user's field (``messages[0].content``) rather
 than a union member. Unknown request fields are rejected: silently ignoring ``tools`` or
-``logprobs`` would answer a different question than the one asked.
+``logprobs`` would answer a different question than the one asked. Message text with a NUL or a
+lone surrogate is rejected as in training data (``data.io``): the tokenizer cannot take a lone
+surrogate, and a NUL is never meant.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from tunelab.data.io import find_bad_string
 
 MAX_N = 8
 MAX_STOP = 4
@@ -40,6 +44,14 @@ class ChatMessage(BaseModel):
                 raise ValueError("content parts must be {'type': 'text', 'text': str}; only text")
             texts.append(part["text"])
         return "\n".join(texts)
+
+    @field_validator("content")
+    @classmethod
+    def plain_text(cls, value: str) -> str:
+        bad = find_bad_string(value)
+        if bad is not None:
+            raise ValueError(bad[1])
+        return value
 
 
 class StreamOptions(BaseModel):

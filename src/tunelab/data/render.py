@@ -11,6 +11,11 @@ turn,
 up to and including the first special token (the end-of-turn token, so the tuned model learns to
 stop). The assistant header (``<|im_start|>assistant\\n``) is the generation prompt at inference and
 is not trained. Imports without torch: the tokenizer is passed in.
+
+A template that raises (``raise_exception(...)`` in Jinja, or a failing expression) is the model's
+verdict on the conversation, not a bug here: it becomes ``ChatTemplateError`` (code
+``template_error``) with the template's message, which validation reports on the row's line and
+chat returns as a 400.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tunelab.errors import ModelError
+from tunelab.errors import ChatTemplateError, ModelError
 
 IGNORE = -100
 _PLACEHOLDER = "\ue000{}\ue001"
@@ -46,9 +51,7 @@ def _tokenize(tokenizer, text: str, *, literal: bool) -> list[int]:
 def _render_pieces(tokenizer, messages: list[dict], *, generation_prompt: bool):
     """Yield (message index or None, token ids) in order; None marks template text."""
     slots = [{"role": m["role"], "content": _PLACEHOLDER.format(i)} for i, m in enumerate(messages)]
-    text = tokenizer.apply_chat_template(
-        slots, tokenize=False, add_generation_prompt=generation_prompt
-    )
+    text = _apply_template(tokenizer, slots, generation_prompt)
     parts = _SPLIT.split(text)  # [template, idx, template, idx, ..., template]
     for pos, part in enumerate(parts):
         if pos % 2 == 0:
@@ -56,6 +59,21 @@ def _render_pieces(tokenizer, messages: list[dict], *, generation_prompt: bool):
         else:
             index = int(part)
             yield index, _tokenize(tokenizer, messages[index]["content"], literal=True)
+
+
+def _apply_template(tokenizer, slots: list[dict], generation_prompt: bool) -> str:
+    # Anything the template raises is about the template or the conversation (jinja2's
+    # TemplateError from raise_exception, UndefinedError, a TypeError in an expression), so it
+    # is reported as such; the message is the template's, never a path or a traceback.
+    try:
+        return tokenizer.apply_chat_template(
+            slots, tokenize=False, add_generation_prompt=generation_prompt
+        )
+    except Exception as exc:
+        detail = _SPLIT.sub("<content>", str(exc).strip())[:500] or type(exc).__name__
+        raise ChatTemplateError(
+            f"the model's chat template rejected the conversation: {detail}", param="messages"
+        ) from exc
 
 
 def _closing_length(tokenizer, ids: list[int]) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tunelab.data.formats import Example, detect_format, example_key, to_example, type_name
 from tunelab.data.io import RawRecord, read_records
-from tunelab.errors import ConfigError, DataIssue, DataValidationError
+from tunelab.errors import ChatTemplateError, ConfigError, DataIssue, DataValidationError
 
 PURPOSES = ("train", "eval")
 OVERFLOWS = ("error", "drop", "truncate")
@@ -185,7 +185,12 @@ def _check_lengths(
 ) -> None:
     kept = []
     for example in report.examples:
-        n_tokens = count_tokens(example)
+        try:
+            n_tokens = count_tokens(example)
+        except ChatTemplateError as exc:  # the model cannot render this row: an error on its line
+            issue = DataIssue(exc.code, exc.message, report.file, example.line, "/messages")
+            report.issues.append(issue)
+            continue
         if n_tokens <= max_length:
             kept.append(example)
             continue

@@ -25,6 +25,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tunelab.api.deps import hide_paths
 from tunelab.api.schemas_chat import (
     AssistantMessage,
     ChatCompletion,
@@ -219,8 +220,12 @@ VALIDATION_CODES = {
 
 
 async def handle_tunelab_error(request: Request, exc: TunelabError) -> JSONResponse:
-    body = error_body(exc.message, exc.code, exc.param)
-    return JSONResponse({"error": body}, status_code=error_status(exc))
+    message = hide_paths(exc.message)
+    if message != exc.message:  # e.g. a model folder named by a loader: the log keeps it
+        log.info("%s on %s: %s", exc.code, request.url.path, exc.message)
+    body = error_body(message, exc.code, exc.param)
+    headers = getattr(exc, "headers", None)  # e.g. Retry-After on a 429
+    return JSONResponse({"error": body}, status_code=error_status(exc), headers=headers)
 
 
 async def handle_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -235,7 +240,7 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
 
 async def handle_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-    body = error_body(str(exc.detail), code)
+    body = error_body(hide_paths(str(exc.detail)), code)
     return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -7,18 +7,17 @@ The upload is parsed as it arrives, never spooled whole: the body is pulled chun
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Literal
 
-from anyio import from_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from tunelab.api.deps import RequestTooLarge, check_id, get_store, list_object
+from tunelab.api.uploads import chunk_puller
 from tunelab.errors import TunelabError
 from tunelab.jobs import service
 from tunelab.jobs.queue import Page
@@ -36,9 +35,13 @@ def _file_id(file_id: str) -> str:
 @router.post("")
 async def create_file(request: Request) -> dict:
     """Upload a file (multipart fields ``file`` and ``purpose=fine-tune``)."""
-    reader = MultipartReader(request.headers.get("content-type", ""), _puller(request.stream()))
-    store, cap = get_store(request), request.app.state.max_upload_bytes
-    row = await run_in_threadpool(receive_upload, store, reader, cap)
+    state = request.app.state
+    with state.upload_slots.take():  # before the thread: over the cap, a 429 at once
+        pull = chunk_puller(request.stream(), state.upload_read_timeout_s)
+        reader = MultipartReader(request.headers.get("content-type", ""), pull)
+        row = await run_in_threadpool(
+            receive_upload, get_store(request), reader, state.max_upload_bytes
+        )
     return service.file_to_openai(row)
 
 
@@ -115,21 +118,6 @@ def receive_upload(store: Store, reader: MultipartReader, max_bytes: int):
         service.delete_file(store, row.id)
         raise
     return row
-
-
-def _puller(stream: AsyncIterator[bytes]) -> Callable[[], bytes | None]:
-    """A blocking ``next chunk or None`` over the request stream, for use from a worker thread."""
-
-    async def next_chunk() -> bytes | None:
-        try:
-            return await stream.__anext__()
-        except StopAsyncIteration:
-            return None
-        except ClientDisconnect:
-            message = "The client disconnected during the upload."
-            raise TunelabError(message, code="client_disconnected", param="file") from None
-
-    return lambda: from_thread.run(next_chunk)
 
 
 class MultipartReader:
