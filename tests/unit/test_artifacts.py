@@ -112,3 +112,30 @@ def test_delete(tunelab_home):
     assert artifacts.delete(key) is True
     assert not artifacts.path_for(key).exists()
     assert artifacts.delete(key) is False
+
+
+def test_upload_commit_fsyncs_the_file_and_the_folder(tunelab_home, monkeypatch):
+    from helpers import FsyncRecorder
+
+    recorder = FsyncRecorder(monkeypatch)
+    key, _, _ = artifacts.save_upload(io.BytesIO(b"data\n"), max_bytes=100)
+    assert recorder.was_synced(artifacts.path_for(key))
+    assert recorder.was_synced(artifacts.artifacts_dir())  # the rename is on disk too
+
+
+def test_sweep_removes_only_stale_temp_files(tunelab_home):
+    import os
+    import time
+
+    key, _, _ = artifacts.save_upload(io.BytesIO(b"kept\n"), max_bytes=100)
+    root = artifacts.artifacts_dir()
+    stale, fresh = root / ".tmp-crashed", root / ".tmp-live-upload"
+    stale.write_bytes(b"half an upload")
+    fresh.write_bytes(b"still arriving")
+    old = time.time() - artifacts.TEMP_MAX_AGE_S - 60
+    os.utime(stale, (old, old))
+    os.utime(artifacts.path_for(key), (old, old))  # an old artifact is still an artifact
+    assert artifacts.sweep_temp_files() == [".tmp-crashed"]
+    assert files_in(root) == sorted([".tmp-live-upload", key])
+    assert artifacts.sweep_temp_files(older_than_s=-1) == [".tmp-live-upload"]
+    assert files_in(root) == [key]

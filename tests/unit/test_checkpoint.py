@@ -88,3 +88,39 @@ def test_prune_keeps_newest(tmp_path):
         save(tmp_path, step=step)
     ckpt.prune_checkpoints(tmp_path, keep=2)
     assert [p.name for p in ckpt.list_checkpoints(tmp_path)] == ["step-0000003", "step-0000004"]
+
+
+def test_checkpoint_files_and_folders_are_fsynced(tmp_path, monkeypatch):
+    from helpers import FsyncRecorder
+
+    recorder = FsyncRecorder(monkeypatch)
+    folder, _ = save(tmp_path)
+    for name in (ckpt.WEIGHTS, ckpt.STATE, ckpt.TRAINER, ckpt.MANIFEST):
+        assert recorder.was_synced(folder / name), name
+    assert recorder.was_synced(folder) and recorder.was_synced(folder.parent)
+
+
+def test_full_disk_mid_checkpoint_keeps_the_previous_one(tmp_path, monkeypatch):
+    import errno
+
+    folder, _ = save(tmp_path, step=4)
+    monkeypatch.setenv("TUNELAB_FAULT", "enospc_at:checkpoint:8")
+    with pytest.raises(OSError) as err:
+        save(tmp_path, step=8)
+    assert err.value.errno == errno.ENOSPC
+    assert ckpt.list_checkpoints(tmp_path) == [folder] and ckpt.verify_checkpoint(folder)
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no .tmp-* left
+    assert ckpt.load_checkpoint(folder)[2] == {"step": 4}
+
+
+def test_full_disk_fails_a_run_with_disk_full_and_no_path():
+    import errno
+
+    from tunelab.errors import TunelabError
+    from tunelab.store.atomic import disk_full_as_error
+
+    with pytest.raises(TunelabError) as err, disk_full_as_error():
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/tunelab/runs/x/state.pt")
+    assert err.value.code == "disk_full" and "/srv" not in err.value.message
+    with pytest.raises(PermissionError), disk_full_as_error():
+        raise PermissionError(errno.EACCES, "denied")  # other errors pass unchanged

@@ -64,6 +64,7 @@ def test_sqlite_pragmas_on_every_connection(tmp_path):
         assert pragma("PRAGMA journal_mode").scalar() == "wal"
         assert pragma("PRAGMA busy_timeout").scalar() == 30000
         assert pragma("PRAGMA foreign_keys").scalar() == 1
+        assert pragma("PRAGMA synchronous").scalar() == 2  # FULL: commits survive power loss
         conn.close()
     engine.dispose()
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from tunelab.store.atomic import atomic_path, write_text_atomic
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -34,7 +35,8 @@ def plot_losses(metrics: list[dict], path: Path, best_step: int | None) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
 
 
@@ -150,10 +152,5 @@ def _markdown(report: dict) -> str:
 
 def write_report(run_dir: Path, report: dict) -> None:
     plot_losses(read_metrics(run_dir), run_dir / "loss.png", report.get("best_step"))
-    for name, text in (
-        ("report.json", json.dumps(report, indent=1)),
-        ("report.md", _markdown(report)),
-    ):
-        tmp = run_dir / f".{name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, run_dir / name)
+    write_text_atomic(run_dir / "report.json", json.dumps(report, indent=1))
+    write_text_atomic(run_dir / "report.md", _markdown(report))

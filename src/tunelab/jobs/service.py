@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from tunelab.errors import TunelabError
 from tunelab.jobs import queue
+from tunelab.jobs.states import SUCCEEDED
 from tunelab.models.catalog import BUILTINS
+from tunelab.models.load import final_dir, read_run
 from tunelab.store import artifacts
 from tunelab.store.db import Store
 from tunelab.store.tables import Checkpoint, File, Job, JobEvent, Model
@@ -380,27 +382,37 @@ def resolve_model_id(
         raise _model_not_found(model_id)
     row = _model_row(store, model_id)
     if row is not None:
-        if not row.run_dir or not (Path(row.run_dir) / "final").is_dir():
+        final = final_dir(Path(row.run_dir)) if row.run_dir else None
+        if final is None:
             raise _model_not_found(model_id)
-        return spec | _result_dirs(Path(row.run_dir), "final") | {"base": row.base}
+        return spec | _result_dirs(Path(row.run_dir), final) | {"base": row.base}
+    return spec | _checkpoint_spec(store, model_id)
+
+
+def _checkpoint_spec(store: Store, model_id: str) -> dict:
+    """A checkpoint of a job whose model was not deleted: running, failed and cancelled jobs'
+    checkpoints are usable too. The run folder comes from the job's row, never from the id."""
     with store.session(readonly=True) as s:
         checkpoint = s.scalar(select(Checkpoint).where(Checkpoint.model_id == model_id))
-        parent = checkpoint and s.scalar(
-            select(Model).where(Model.job_id == checkpoint.job_id, Model.deleted.is_(False))
-        )
-    if not parent or not parent.run_dir or not CHECKPOINT_KEY.fullmatch(checkpoint.path_key):
+        job = checkpoint and s.scalar(select(Job).where(Job.id == checkpoint.job_id))
+        model = job and s.scalar(select(Model).where(Model.job_id == job.id))
+    if not job or not job.run_dir or not CHECKPOINT_KEY.fullmatch(checkpoint.path_key):
         raise _model_not_found(model_id)
-    run_dir = Path(parent.run_dir)
-    export = checkpoint.path_key.replace("checkpoints/step-", "exports/ckpt-step-")
-    if not (run_dir / export).is_dir():
+    if job.status == SUCCEEDED and (model is None or model.deleted):
+        raise _model_not_found(model_id)  # deleting a model takes its checkpoints with it
+    run_dir = Path(job.run_dir)
+    export = run_dir / checkpoint.path_key.replace("checkpoints/step-", "exports/ckpt-step-")
+    if not export.is_dir() or not (run_dir / "run.json").is_file():
         raise _model_not_found(model_id)
     folder = run_dir / checkpoint.path_key
-    spec |= _result_dirs(run_dir, export) | {"base": parent.base}
-    return spec | {"checkpoint": folder if folder.is_dir() else None}
+    base = read_run(run_dir)["config"]["model"]  # what the checkpoint was trained on
+    return _result_dirs(run_dir, export) | {
+        "base": base,
+        "checkpoint": folder if folder.is_dir() else None,
+    }
 
 
-def _result_dirs(run_dir: Path, name: str) -> dict:
-    folder = run_dir / name
+def _result_dirs(run_dir: Path, folder: Path) -> dict:
     adapter = (folder / "adapter_config.json").exists()
     return {
         "run_dir": run_dir,

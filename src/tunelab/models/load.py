@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from tunelab.models.catalog import (
     resolve_model,
 )
 from tunelab.settings import force_offline
+from tunelab.store.atomic import MANIFEST, atomic_dir, existing_dir, verify_manifest
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +58,11 @@ def convert_builtin(name: str) -> Path:
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict())
     model.tie_weights()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache.parent))
-    try:
+    with atomic_dir(cache) as tmp:  # replaces a stale copy from an interrupted conversion
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         marker = {"source": spec.gguf_file, "converted_in_s": round(time.time() - started, 1)}
         (tmp / "tunelab-complete.json").write_text(json.dumps(marker))
-        if cache.exists():  # a stale, incomplete copy from an interrupted conversion
-            shutil.rmtree(cache)
-        os.replace(tmp, cache)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("cached %s as safetensors in %s", name, cache)
     return cache
 
@@ -130,13 +122,41 @@ def load_base(
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / "run.json").exists() and (path / "final").is_dir()
+    return (path / "run.json").exists() and final_dir(path) is not None
+
+
+def read_run(run_dir: Path) -> dict:
+    """A run's ``run.json`` (its config, resolved values, data hashes and versions)."""
+    return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+
+
+def final_dir(run_dir: Path) -> Path | None:
+    """A run's ``final/``, or the previous one if a crash interrupted its replacement."""
+    return existing_dir(run_dir / "final")
+
+
+def check_model_files(folder: Path) -> Path:
+    """Refuse a run's result (``final/`` or an exported checkpoint) unless its manifest verifies;
+    any other model folder is checked when it has a manifest. Returns ``folder``."""
+    ours = (folder.parent / "run.json").exists() or (
+        folder.parent.name == "exports" and (folder.parent.parent / "run.json").exists()
+    )
+    if (ours or (folder / MANIFEST).exists()) and not verify_manifest(folder):
+        raise ModelError(
+            f"The model files in {folder.name}/ are incomplete or altered (they do not match "
+            "their manifest); tunelab will not load them.",
+            code="model_files_corrupt",
+        )
+    return folder
 
 
 def load_tuned(run_dir: Path, *, device: str = "cpu", merge: bool = True):
     """(model, tokenizer) of a finished run: its base plus the final adapter or full weights."""
-    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    final = run_dir / "final"
+    run = read_run(run_dir)
+    final = final_dir(run_dir)
+    if final is None:
+        raise ModelError("This run has no result yet (no final/ folder).", code="model_not_found")
+    check_model_files(final)
     dtype = run.get("resolved", {}).get("dtype", "float32")
     if (final / "adapter_config.json").exists():
         from peft import PeftModel

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import hashlib
 import itertools
 import json
 import logging
@@ -35,7 +34,8 @@ from pathlib import Path
 
 from tunelab.data.render import render_prompt
 from tunelab.errors import CheckpointError, TunelabError
-from tunelab.models.load import load_base
+from tunelab.models.load import check_model_files, final_dir, load_base
+from tunelab.store.atomic import read_manifest, sha256_file
 
 log = logging.getLogger(__name__)
 WEIGHTS = "trainable.safetensors"  # a checkpoint's trainable weights (see train/checkpoint.py)
@@ -262,16 +262,13 @@ def read_json(path: Path) -> dict:
 
 
 def checkpoint_weights(folder: Path) -> Path:
-    """The weights file of a complete checkpoint: its manifest exists and the hash matches."""
-    weights, digest = folder / WEIGHTS, hashlib.sha256()
-    try:
-        expected = read_json(folder / "manifest.json")["files"][WEIGHTS]
-        with open(weights, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    except (OSError, ValueError, KeyError):
-        raise CheckpointError(f"checkpoint {folder.name} is incomplete") from None
-    if digest.hexdigest() != expected:
+    """The weights file of a complete checkpoint: its manifest exists and the hash matches
+    (only the weights are hashed: the optimizer state is not served)."""
+    weights = folder / WEIGHTS
+    expected = (read_manifest(folder) or {}).get(WEIGHTS)
+    if expected is None or not weights.is_file():
+        raise CheckpointError(f"checkpoint {folder.name} is incomplete")
+    if sha256_file(weights) != expected:
         raise CheckpointError(f"checkpoint {folder.name} does not match its manifest")
     return weights
 
@@ -293,9 +290,9 @@ def lora_config(spec: ModelSpec):
     from peft import LoraConfig, PeftConfig
 
     run_dir = spec.checkpoint.parent.parent
-    for folder in (spec.adapter_dir, run_dir / "final"):
+    for folder in (spec.adapter_dir, final_dir(run_dir)):
         if folder is not None and (folder / "adapter_config.json").exists():
-            return PeftConfig.from_pretrained(str(folder))
+            return PeftConfig.from_pretrained(str(check_model_files(folder)))
     lora = read_json(run_dir / "run.json")["config"]["lora"]
     return LoraConfig(
         r=lora["r"],
@@ -452,7 +449,7 @@ class Engine:
         from safetensors.torch import load_file
 
         log.info("loading %s", key)
-        source = str(spec.full_dir) if key[0] == "full" else spec.base
+        source = str(check_model_files(spec.full_dir)) if key[0] == "full" else spec.base
         model, tokenizer, _ = load_base(source, dtype=self.dtype, device=self.device)
         if key[0] == "full-checkpoint":
             weights = load_file(str(checkpoint_weights(spec.checkpoint)))
@@ -498,6 +495,7 @@ class Engine:
 
         name = f"adapter{next(self._names)}"
         if spec.checkpoint is None:
+            check_model_files(spec.adapter_dir)
             if entry.peft is None:
                 entry.peft = PeftModel.from_pretrained(
                     entry.model, str(spec.adapter_dir), adapter_name=name, is_trainable=False

@@ -11,15 +11,20 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
 from tunelab.errors import TunelabError
 from tunelab.settings import home_dir
+from tunelab.store.atomic import TEMP_PREFIX, fsync_path
 
 KEY_PATTERN = re.compile(r"[a-z]{1,16}-[0-9a-f]{24}")
 CHUNK_BYTES = 1 << 20
+# Only an upload temp file unwritten this long is swept: a live upload writes every few seconds,
+# and another server sharing this home may be mid-upload, so fresher ones are left alone.
+TEMP_MAX_AGE_S = 3600.0
 
 
 def new_id(prefix: str) -> str:
@@ -75,7 +80,7 @@ class UploadWriter:
         self.key = new_id(prefix)
         self.size = 0
         self._sha = hashlib.sha256()
-        fd, name = tempfile.mkstemp(dir=artifacts_dir(), prefix=".tmp-")
+        fd, name = tempfile.mkstemp(dir=artifacts_dir(), prefix=TEMP_PREFIX)
         self._tmp = Path(name)
         self._file: BinaryIO | None = os.fdopen(fd, "wb")
 
@@ -102,6 +107,7 @@ class UploadWriter:
         self._file.close()
         self._file = None
         os.replace(self._tmp, path_for(self.key))
+        fsync_path(self._tmp.parent)  # the rename itself survives a power loss
         return self.key, self.size, self._sha.hexdigest()
 
     def abort(self) -> None:
@@ -116,6 +122,21 @@ class UploadWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.abort()
+
+
+def sweep_temp_files(older_than_s: float = TEMP_MAX_AGE_S) -> list[str]:
+    """Remove upload temp files (``.tmp-*``) a crashed process left, once they have not been
+    written for ``older_than_s`` seconds; returns the names removed. Artifacts are never touched."""
+    cutoff = time.time() - older_than_s
+    removed = []
+    for path in artifacts_dir().glob(f"{TEMP_PREFIX}*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path.name)
+        except FileNotFoundError:  # finished or swept by another process meanwhile
+            continue
+    return sorted(removed)
 
 
 def save_upload(

@@ -1,6 +1,7 @@
 """Database engine and sessions: SQLite in the home folder by default, PostgreSQL by URL.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on every connection. Write sessions
+SQLite runs in WAL mode with ``synchronous=FULL`` (a commit that returned survives a crash or power
+loss), a busy timeout and foreign keys on every connection. Write sessions
 start with ``BEGIN IMMEDIATE`` so that writers queue on the busy timeout instead of failing with
 "database is locked" when a read lock cannot be upgraded; read-only sessions start a plain deferred
 ``BEGIN`` and, under WAL, never wait for writers.
@@ -60,7 +61,10 @@ def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; loses no committed data
+        # FULL: the WAL is fsynced at every commit, so a committed transaction survives a power
+        # loss or OS crash (NORMAL would keep the database consistent but could lose the last
+        # commits, e.g. a job marked succeeded or a registered checkpoint).
+        cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

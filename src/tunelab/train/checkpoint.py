@@ -1,8 +1,9 @@
 """Atomic, verified checkpoints.
 
-A checkpoint is written into a temporary folder, renamed into place, and its manifest (the
-SHA-256 of
-every file) is written last: a folder without a manifest, or whose hashes do not match, is ignored.
+A checkpoint is written into a temporary folder with its manifest (the SHA-256 of every file)
+written last, fsynced and renamed into place: a folder without a manifest, or whose hashes do not
+match, is ignored.
+
 Weights are safetensors. The rest (optimizer, scheduler, RNG) is a plain tensor/number tree loaded
 only with ``torch.load(weights_only=True)`` and only after the manifest verifies: tunelab loads only
 checkpoints it wrote, never a pickle someone handed it (see CVE-2026-1839 in Transformers' resume).
@@ -10,9 +11,7 @@ checkpoints it wrote, never a pickle someone handed it (see CVE-2026-1839 in Tra
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -20,20 +19,16 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tunelab.errors import CheckpointError
+from tunelab.store import atomic
+from tunelab.store.atomic import TEMP_PREFIX, atomic_dir, verify_manifest
 from tunelab.train import faults
 
-MANIFEST = "manifest.json"
+MANIFEST = atomic.MANIFEST
+sha256_file = atomic.sha256_file  # checkpoints' users (recipes, tests) need not know store.atomic
+
 WEIGHTS = "trainable.safetensors"
 STATE = "state.pt"
 TRAINER = "trainer.json"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def trainable_state(model) -> dict[str, torch.Tensor]:
@@ -55,38 +50,24 @@ def restore_trainable(model, weights: dict[str, torch.Tensor]) -> None:
             params[name].copy_(tensor)
 
 
+def checkpoint_dir(run_dir: Path, step: int) -> Path:
+    return run_dir / "checkpoints" / f"step-{step:07d}"
+
+
 def save_checkpoint(folder: Path, model, state: dict, trainer: dict) -> Path:
-    """Write ``folder`` atomically: temp dir -> files -> rename -> manifest last."""
-    tmp = folder.parent / f".tmp-{folder.name}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(trainable_state(model), str(tmp / WEIGHTS))
-    torch.save(state, tmp / STATE)
-    (tmp / TRAINER).write_text(json.dumps(trainer, indent=1))
-    faults.maybe_fail("checkpoint", trainer.get("step"))
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
-    hashes = {f.name: sha256_file(f) for f in sorted(folder.iterdir()) if f.name != MANIFEST}
-    manifest_tmp = folder / f".{MANIFEST}.tmp"
-    manifest_tmp.write_text(json.dumps({"files": hashes}, indent=1))
-    os.replace(manifest_tmp, folder / MANIFEST)
+    """Write ``folder`` atomically (``store.atomic.atomic_dir``): files, manifest last, fsync,
+    rename. On any error (a full disk) the partial temp folder goes and older checkpoints stay."""
+    with atomic_dir(folder, manifest=True) as tmp:
+        save_file(trainable_state(model), str(tmp / WEIGHTS))
+        torch.save(state, tmp / STATE)
+        (tmp / TRAINER).write_text(json.dumps(trainer, indent=1))
+        faults.maybe_fail("checkpoint", trainer.get("step"))
     return folder
 
 
 def verify_checkpoint(folder: Path) -> bool:
-    """True when the manifest exists and every file in it has its recorded hash."""
-    manifest = folder / MANIFEST
-    if not manifest.exists():
-        return False
-    try:
-        files = json.loads(manifest.read_text())["files"]
-    except (ValueError, KeyError):
-        return False
-    needed = {WEIGHTS, STATE, TRAINER}
-    if not needed <= set(files):
-        return False
-    return all((folder / n).exists() and sha256_file(folder / n) == h for n, h in files.items())
+    """True when the manifest exists and every file in it (all three parts) has its hash."""
+    return verify_manifest(folder, {WEIGHTS, STATE, TRAINER})
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -101,7 +82,7 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
 def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict, dict]:
     """(weights, state, trainer info) of a verified checkpoint."""
     if not verify_checkpoint(folder):
-        raise CheckpointError(f"{folder}: incomplete or altered checkpoint (manifest mismatch)")
+        raise CheckpointError(f"checkpoint {folder.name} is incomplete or altered")
     weights = load_file(str(folder / WEIGHTS))
     state = torch.load(folder / STATE, weights_only=True, map_location="cpu")
     trainer = json.loads((folder / TRAINER).read_text())
@@ -111,7 +92,7 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict, dict]:
 def prune_checkpoints(run_dir: Path, keep: int, protect: set[str] = frozenset()) -> None:
     """Delete all but the newest ``keep`` checkpoints (and stale temp folders)."""
     root = run_dir / "checkpoints"
-    for tmp in root.glob(".tmp-*"):
+    for tmp in root.glob(f"{TEMP_PREFIX}*"):
         shutil.rmtree(tmp, ignore_errors=True)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
     for old in folders[:-keep]:

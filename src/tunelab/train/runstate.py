@@ -4,13 +4,13 @@ once-per-run results. Shared by the training recipes."""
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
 
+from tunelab.store.atomic import atomic_path, fsync_path, write_json_atomic, write_text_atomic
 from tunelab.train import checkpoint as ckpt
 
 
@@ -40,9 +40,9 @@ class MetricsLog:
                 for line in path.read_text().splitlines()
                 if line and json.loads(line).get("step", 0) <= resume_step
             ]
-            path.write_text("".join(k + "\n" for k in kept))
+            write_text_atomic(path, "".join(k + "\n" for k in kept))
         elif resume_step is None:
-            path.write_text("")
+            write_text_atomic(path, "")
 
     def write(self, row: dict) -> None:
         with open(self.path, "a") as fh:
@@ -50,11 +50,14 @@ class MetricsLog:
         if self.listener is not None:
             self.listener(row)
 
+    def sync(self) -> None:
+        """fsync the log: called before each checkpoint, so its steps' rows are on disk too."""
+        fsync_path(self.path)
+
 
 def save_best(run_dir: Path, model) -> None:
-    tmp = run_dir / ".best.safetensors.tmp"
-    save_file(ckpt.trainable_state(model), str(tmp))
-    os.replace(tmp, run_dir / "best.safetensors")
+    with atomic_path(run_dir / "best.safetensors") as tmp:
+        save_file(ckpt.trainable_state(model), str(tmp))
 
 
 def cached_json(path: Path, compute):
@@ -62,7 +65,5 @@ def cached_json(path: Path, compute):
     if path.exists():
         return json.loads(path.read_text())
     value = compute()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(value, indent=1))
-    os.replace(tmp, path)
+    write_json_atomic(path, value)
     return value

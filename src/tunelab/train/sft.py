@@ -15,13 +15,12 @@ Assumptions: one device, one process; examples fit in memory (they are short cha
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
-import os
 import platform
 import random
-import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,12 +42,19 @@ from tunelab.models.catalog import count_safetensors_parameters, model_context
 from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
+from tunelab.store.atomic import (
+    atomic_dir,
+    disk_full_as_error,
+    verify_manifest,
+    write_json_atomic,
+)
 from tunelab.train import checkpoint as ckpt
 from tunelab.train import faults
 from tunelab.train.config import SFTConfig, auto_batch_size, auto_epochs, auto_learning_rate
 from tunelab.train.runstate import MetricsLog, cached_json, rng_state, save_best, set_rng_state
 
 log = logging.getLogger(__name__)
+MODEL_FILES = "model_files"
 
 
 class TrainingError(TunelabError):
@@ -301,6 +307,7 @@ def train_loop(
     run_dir: Path,
     progress: bool,
     on_metrics=None,
+    on_checkpoint=None,
 ) -> dict:
     """Optimizer steps with evaluation, early stopping and checkpoints. Returns the outcome."""
     from tqdm.auto import tqdm
@@ -383,6 +390,8 @@ def train_loop(
                 stop_reason = evaluate_and_checkpoint(
                     model, optimizer, scheduler, data, config, resolved, run_dir, state, metrics
                 )
+                if on_checkpoint is not None:
+                    on_checkpoint(ckpt.checkpoint_dir(run_dir, state["step"]))
                 if stop_reason != "completed":
                     break
         else:
@@ -424,8 +433,8 @@ def evaluate_and_checkpoint(
         "scheduler": scheduler.state_dict(),
         "rng": rng_state(resolved["device"]),
     }
-    folder = run_dir / "checkpoints" / f"step-{state['step']:07d}"
-    ckpt.save_checkpoint(folder, model, saved, dict(state))
+    metrics.sync()
+    ckpt.save_checkpoint(ckpt.checkpoint_dir(run_dir, state["step"]), model, saved, dict(state))
     ckpt.prune_checkpoints(run_dir, config.keep_checkpoints)
     return "early_stopping" if stop else "completed"
 
@@ -433,12 +442,20 @@ def evaluate_and_checkpoint(
 # ---------------------------------------------------------------- the recipe
 
 
+@disk_full_as_error()
 def run_sft(
-    config: SFTConfig, *, resume: Path | None = None, progress: bool = True, on_metrics=None
+    config: SFTConfig,
+    *,
+    resume: Path | None = None,
+    progress: bool = True,
+    on_metrics=None,
+    on_checkpoint=None,
 ) -> dict:
     """Fine-tune and evaluate; returns the report (also written to the run folder).
 
-    ``on_metrics(row)`` receives every metrics.jsonl row as it is written (steps and evaluations).
+    ``on_metrics(row)`` receives every metrics.jsonl row as it is written (steps and evaluations);
+    ``on_checkpoint(folder)`` each checkpoint once it is complete (older ones already pruned).
+    A full disk fails the run with ``disk_full`` and leaves the previous checkpoint usable.
     """
     if resume is not None:
         run_dir = Path(resume)
@@ -467,7 +484,7 @@ def run_sft(
             "created_at": datetime.now().isoformat(timespec="seconds"),
             "run_dir": str(run_dir),
         }
-        (run_dir / "run.json").write_text(json.dumps(run, indent=1))
+        write_json_atomic(run_dir / "run.json", run)
     else:
         check_resume_data(saved, config)
     log.info("run folder: %s", run_dir)
@@ -477,11 +494,14 @@ def run_sft(
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model, tokenizer = build_model(config, resolved)
+    save_model_files(model, tokenizer, config, run_dir)
     base = cached_json(
         run_dir / "base_eval.json", lambda: evaluate_model(model, tokenizer, data, config, resolved)
     )
     started = time.time()
-    outcome = train_loop(model, tokenizer, data, config, resolved, run_dir, progress, on_metrics)
+    outcome = train_loop(
+        model, tokenizer, data, config, resolved, run_dir, progress, on_metrics, on_checkpoint
+    )
     if (run_dir / "best.safetensors").exists():
         ckpt.restore_trainable(model, load_file(str(run_dir / "best.safetensors")))
     save_final(model, tokenizer, config, run_dir)
@@ -513,14 +533,31 @@ def check_resume_data(saved: dict, config: SFTConfig) -> None:
 
 
 def save_final(model, tokenizer, config: SFTConfig, run_dir: Path) -> None:
-    """The result: a LoRA adapter (PEFT format) or a full model, safetensors, written atomically."""
-    tmp = run_dir / ".final.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    if config.method == "lora":
-        model.save_pretrained(str(tmp), safe_serialization=True)
-    else:
-        causal_lm(model).save_pretrained(str(tmp), safe_serialization=True)
-    tokenizer.save_pretrained(str(tmp))
-    final = run_dir / "final"
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(tmp, final)
+    """The result: a LoRA adapter (PEFT format) or a full model, safetensors, with a manifest
+    (verified when it is loaded), swapped in atomically."""
+    with atomic_dir(run_dir / "final", manifest=True) as tmp:
+        if config.method == "lora":
+            model.save_pretrained(str(tmp), safe_serialization=True)
+        else:
+            causal_lm(model).save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+
+
+def save_model_files(model, tokenizer, config: SFTConfig, run_dir: Path) -> Path:
+    """``model_files/``: what a checkpoint's weights need to load as a model (the adapter config
+    or the model config, and the tokenizer), written once per run, so a checkpoint is usable
+    (``jobs.runner.export_checkpoint``) before, or without, ``final/``."""
+    target = run_dir / MODEL_FILES
+    if verify_manifest(target):
+        return target
+    with atomic_dir(target, manifest=True) as tmp:
+        if config.method == "lora":
+            adapter = copy.deepcopy(model.peft_config["default"])
+            adapter.inference_mode = True  # as PEFT's save_pretrained writes it
+            adapter.save_pretrained(str(tmp))
+        else:
+            causal_lm(model).config.save_pretrained(str(tmp))
+            if causal_lm(model).generation_config is not None:
+                causal_lm(model).generation_config.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+    return target
