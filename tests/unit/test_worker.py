@@ -4,27 +4,23 @@ on one device."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
+import helpers
 import pytest
-from conftest import toy_rows
+from helpers import all_events, running_worker, toy_rows, upload, wait_for, wait_terminal
 from postgres import BACKENDS, backend_url, pg_url  # noqa: F401
 
 from tunelab.errors import TunelabError
 from tunelab.jobs import queue, service, worker
 from tunelab.jobs.runner import job_run_dir
-from tunelab.jobs.states import TERMINAL
 from tunelab.store.db import open_store
 
-MAX_BYTES = 10 << 20
 LONG_RUN = {"n_epochs": 25, "batch_size": 2}  # ~450 steps: still running when a test acts
 
 
@@ -36,78 +32,20 @@ def db(request, tmp_path):
     store.dispose()
 
 
-@pytest.fixture
-def sqlite_db(tmp_path):
-    """For the slowest tests: the PostgreSQL path is covered by the kill-and-resume test."""
-    url = f"sqlite:///{tmp_path / 'tunelab.db'}"
-    store = open_store(url)
-    yield url, store
-    store.dispose()
-
-
-@pytest.fixture
-def bases(tiny_model_dir):
-    return {"tiny": str(tiny_model_dir)}
-
-
-def upload(store, rows, name="train.jsonl"):
-    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    return service.create_file(store, io.BytesIO(data), name, "fine-tune", MAX_BYTES)
-
-
 def new_job(store, bases, hyperparameters, rows=None, **kwargs):
-    training = upload(store, rows or toy_rows(40))
-    return service.create_fine_tuning_job(
-        store,
-        model="tiny",
-        training_file=training.id,
-        hyperparameters=hyperparameters,
-        extra_bases=bases,
-        seed=5,
-        **kwargs,
-    )
+    return helpers.new_job(store, bases, hyperparameters, rows or toy_rows(40), **kwargs)
 
 
-@contextmanager
-def running_worker(url, worker_id="w1"):
-    stop = threading.Event()
-    kwargs = {"worker_id": worker_id, "device": "cpu", "poll_s": 0.2, "stop_event": stop}
-    thread = threading.Thread(target=worker.run_worker, args=(url,), kwargs=kwargs, daemon=True)
-    thread.start()
-    try:
-        yield stop
-    finally:
-        stop.set()
-        thread.join(60)
-        assert not thread.is_alive(), "the worker did not stop"
+def expire_lease(store, job_id):
+    """Age the job's heartbeat past the lease, as if its worker died that long ago."""
+    from sqlalchemy import update
 
+    from tunelab.settings import job_lease_seconds
+    from tunelab.store.tables import Job
 
-def wait_for(predicate, timeout=240.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def wait_terminal(store, job_id, timeout=240.0):
-    def done():
-        job = queue.get_job(store, job_id)
-        return job if job.status in TERMINAL else None
-
-    return wait_for(done, timeout, f"job {job_id} to finish")
-
-
-def all_events(store, job_id):
-    events, after = [], None
-    while True:
-        page = queue.list_events(store, job_id, after=after, limit=100, newest_first=False)
-        events += page.data
-        if not page.has_more:
-            return events
-        after = page.data[-1].id
+    stamp = queue.now() - int(job_lease_seconds()) - 10
+    with store.session() as s:
+        s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=stamp))
 
 
 def checkpoints_on_disk(job_id):
@@ -233,14 +171,16 @@ def test_killed_run_resumes_after_restart_and_succeeds(db, bases):
     assert queue.claim_next_job(store, "dead-worker", "cpu").id == job.id
     # The server dies with its runner mid-run (SIGKILL after step 7; checkpoints at 3 and 6).
     killed = subprocess.run(
-        [sys.executable, "-m", "tunelab.jobs.runner", "--job", job.id, "--database-url", url],
-        env={**os.environ, "TUNELAB_FAULT": "kill_at:step:7"},
+        [sys.executable, "-m", "tunelab.jobs.runner", "--job", job.id],
+        env={**os.environ, "TUNELAB_DATABASE_URL": url, "TUNELAB_FAULT": "kill_at:step:7"},
         capture_output=True,
         timeout=300,
     )
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
     assert queue.get_job(store, job.id).status == "running"
 
+    assert worker.reconcile_on_start(store) == {}  # its lease has not run out yet
+    expire_lease(store, job.id)
     assert worker.reconcile_on_start(store) == {job.id: "queued"}
     assert queue.get_job(store, job.id).attempt == 2
     with running_worker(url):
@@ -324,6 +264,7 @@ def test_reconcile_fails_a_job_without_checkpoint(db, bases):
     job = new_job(store, bases, {"n_epochs": 1})
     worker.validate_next_job(store, "w1")
     queue.claim_next_job(store, "gone", "cpu")
+    expire_lease(store, job.id)
     assert worker.reconcile_on_start(store) == {job.id: "failed"}
     assert queue.get_job(store, job.id).error["code"] == "worker_lost"
 

@@ -1,8 +1,9 @@
 """``tunelab serve``: the OpenAI-compatible API (uvicorn) plus job worker processes.
 
 The API process only writes rows and serves chat; training runs in the workers (spawned
-processes, each running ``jobs.worker.run_worker``). Jobs left ``running`` by a server that died
-are reconciled before anything starts.
+processes, each running ``jobs.worker.run_worker``). Jobs whose lease ran out (their server died)
+are reconciled before anything starts; jobs another live server holds are left alone. Workers
+watch the server: when it dies, however, they stop their job and exit.
 """
 
 from __future__ import annotations
@@ -10,13 +11,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
+from pathlib import Path
 
+from tunelab.cli.backend import (
+    add_database_options,
+    add_device_option,
+    api_keys_from,
+    database_url_from,
+    resolve_device,
+)
 from tunelab.errors import TunelabError
 
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 WORKER_STOP_TIMEOUT_S = 15.0
+GRACEFUL_SHUTDOWN_S = 5  # open streams get this long after Ctrl-C / SIGTERM
 
 
 def register(sub) -> None:
@@ -28,24 +39,31 @@ def register(sub) -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="Job worker processes (default 1; 0: API only)."
     )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        choices=("auto", "cpu", "cuda", "mps"),
-        help="Device the workers train on (default auto: cuda, then mps, then cpu).",
-    )
-    parser.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="sqlite:///PATH or postgresql://... (default: SQLite in the tunelab home).",
-    )
+    add_device_option(parser, "the workers train on and chat runs on")
+    add_database_options(parser)
     parser.add_argument(
         "--api-key",
         dest="api_keys",
         action="append",
         default=[],
         metavar="KEY",
-        help="Accept this API key (repeatable); also TUNELAB_API_KEYS=key1,key2.",
+        help="Accept this API key (repeatable; visible in the process list: prefer "
+        "TUNELAB_API_KEYS=key1,key2 or --api-key-file).",
+    )
+    parser.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        type=Path,
+        help="Accept the API keys in this file, one per line (keep it mode 0600).",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Also accept requests whose Host is NAME (repeatable); by default only loopback "
+        "names and the bound address are accepted, which stops DNS-rebinding pages.",
     )
     parser.set_defaults(func=serve_command)
 
@@ -58,12 +76,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def api_keys_from(args_keys: list[str]) -> list[str]:
-    """``--api-key`` values plus ``TUNELAB_API_KEYS`` (comma-separated), blanks dropped."""
-    env = os.environ.get("TUNELAB_API_KEYS", "").split(",")
-    return [k.strip() for k in [*args_keys, *env] if k.strip()]
 
 
 def check_bind(host: str, port: int, keys: list[str]) -> None:
@@ -80,7 +92,8 @@ def check_bind(host: str, port: int, keys: list[str]) -> None:
 
 
 def serve_command(args) -> int:
-    keys = api_keys_from(args.api_keys)
+    keys = api_keys_from(args)
+    url = database_url_from(args)
     check_bind(args.host, args.port, keys)
     if args.workers < 0:
         raise TunelabError("--workers must be 0 or more", code="invalid_workers", param="workers")
@@ -89,36 +102,46 @@ def serve_command(args) -> int:
     import uvicorn
 
     from tunelab.api.app import create_app
-    from tunelab.jobs.worker import reconcile_on_start
-    from tunelab.store.db import default_url, open_store
+    from tunelab.api.origin import allowed_hosts_for
+    from tunelab.jobs.worker import prepare_store
 
-    url = args.database_url or default_url()
-    store = open_store(url)
-    reconcile_on_start(store)
-    store.dispose()
+    prepare_store(url)
     device = resolve_device(args.device)
-    app = create_app(database_url=url, api_keys=keys, require_auth=bool(keys), device=device)
+    app = create_app(
+        database_url=url,
+        api_keys=keys,
+        require_auth=bool(keys),
+        device=device,
+        allowed_hosts=allowed_hosts_for(args.host, args.allowed_hosts),
+    )
     workers = start_workers(url, args.workers, device)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn shuts down on these, then raises the signal again: end with exit status 0
+        # through the ``finally`` below instead of dying before the workers are stopped.
+        signal.signal(signum, _exit_after_shutdown)
     try:
         log.info(
             "tunelab API on http://%s:%d/v1 (%d worker(s))", args.host, args.port, len(workers)
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        )
     finally:
         stop_workers(workers)
     return 0
 
 
-def resolve_device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    from tunelab.train.sft import pick_device  # only here: the CLI imports without torch
-
-    return pick_device(choice)
+def _exit_after_shutdown(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 def start_workers(database_url: str, count: int, device: str) -> list:
-    """``count`` spawned processes running ``run_worker``; each gets ``.stop_event``."""
+    """``count`` spawned processes running ``run_worker``; each gets ``.stop_event`` and stops
+    by itself when this process dies."""
     import multiprocessing
 
     from tunelab.jobs.worker import run_worker
@@ -128,10 +151,11 @@ def start_workers(database_url: str, count: int, device: str) -> list:
     for i in range(count):
         stop = context.Event()
         worker_id = f"{socket.gethostname()}-{os.getpid()}-w{i}"
+        kwargs = {"worker_id": worker_id, "device": device, "stop_event": stop}
         process = context.Process(
             target=run_worker,
-            args=(database_url,),
-            kwargs={"worker_id": worker_id, "device": device, "stop_event": stop},
+            args=(database_url,),  # sent through a pipe, not the command line
+            kwargs={**kwargs, "parent_pid": os.getpid()},
             name=f"tunelab-worker-{i}",
         )
         process.start()

@@ -4,17 +4,24 @@ Functions take a ``Store``. Every state change is a conditional UPDATE (``WHERE 
 write transaction, so a lost race raises ``state_conflict`` instead of overwriting. Claiming is
 serialised per device (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock on the device plus
 ``FOR UPDATE SKIP LOCKED``), so a device never runs two jobs and a job is never claimed twice.
+
+A claim is a lease: the claiming worker stamps ``heartbeat_at`` with the database's clock and
+renews it every few seconds. Only a job whose lease has run out may be taken by anyone else, so
+several servers and ``tunelab worker`` processes can share one database without taking, running
+twice or failing each other's live jobs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,7 +36,7 @@ from tunelab.jobs.states import (
     is_terminal,
 )
 from tunelab.store.db import Store
-from tunelab.store.tables import Checkpoint, Job, JobEvent, now
+from tunelab.store.tables import Checkpoint, Job, JobEvent, db_now, now
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ EVENT_LEVELS = ("info", "warn", "error")
 EVENT_TYPES = ("message", "metrics")
 _FIXED = {"seq", "id", "status", "created_at"}
 SETTABLE_FIELDS = frozenset(c.key for c in Job.__table__.columns) - _FIXED
+# An absolute path inside a message shown to users: kept as its last part only.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/[^\s/'\"():,;]+){2,}")
 
 
 @dataclass(frozen=True)
@@ -96,20 +105,36 @@ def list_jobs(store: Store, *, after: str | None = None, limit: int = 20) -> Pag
         return _page(s, Job, [], after, limit)
 
 
-def set_status(store: Store, job_id: str, new: str, **fields: Any) -> Job:
+def set_status(
+    store: Store, job_id: str, new: str, *, owner: str | None = None, **fields: Any
+) -> Job:
     """Move a job to ``new`` along a legal edge and set ``fields`` in the same UPDATE.
 
     Entering ``running`` stamps ``started_at``/``heartbeat_at``; entering a final state stamps
-    ``finished_at``; re-queueing clears the worker. Raises ``invalid_state_transition`` for an
-    illegal edge and ``state_conflict`` if another process changed the status first.
+    ``finished_at``; re-queueing clears the worker. With ``owner`` the change happens only while
+    that worker still holds the job's lease (a worker never settles a job taken from it). An
+    ``error`` is stored as users will see it (``public_error``). Raises
+    ``invalid_state_transition`` for an illegal edge and ``state_conflict`` if another process
+    changed the job first.
     """
     unknown = set(fields) - SETTABLE_FIELDS
     if unknown:
         raise ValueError(f"not settable job fields: {sorted(unknown)}")
+    if fields.get("error"):
+        fields["error"] = public_error(fields["error"])
     with store.session() as s:
         job = _get(s, job_id)
-        _transition(s, job, new, fields)
+        _transition(s, job, new, fields, owner)
     return get_job(store, job_id)
+
+
+def public_error(error: dict) -> dict:
+    """``{code, message, param}`` with server paths reduced to their last part.
+
+    Job errors are shown to whoever can see the job; the full detail belongs in the server log.
+    """
+    message = ABSOLUTE_PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], str(error.get("message")))
+    return {"code": error.get("code"), "message": message, "param": error.get("param")}
 
 
 def claim_next_job(store: Store, worker_id: str, device: str = "cpu") -> Job | None:
@@ -130,21 +155,41 @@ def claim_next_job(store: Store, worker_id: str, device: str = "cpu") -> Job | N
         job_id = s.scalar(oldest.with_for_update(skip_locked=True))
         if job_id is None:
             return None
-        t = now()
-        values = dict(worker_id=worker_id, device=device, heartbeat_at=t, queue_reason=None)
-        values["started_at"] = func.coalesce(Job.started_at, t)
+        values = dict(worker_id=worker_id, device=device, heartbeat_at=db_now(), queue_reason=None)
+        values["started_at"] = func.coalesce(Job.started_at, now())
         if not _update_if(s, job_id, QUEUED, status=RUNNING, **values):
             return None
         _event(s, job_id, f"Fine-tuning job started on {device}", data={"worker_id": worker_id})
     return get_job(store, job_id)
 
 
-def heartbeat(store: Store, job_id: str, worker_id: str) -> bool:
-    """Record that ``worker_id`` still runs ``job_id``; False if it no longer owns the job."""
+def heartbeat(store: Store, job_id: str, worker_id: str, status: str = RUNNING) -> bool:
+    """Renew ``worker_id``'s lease on ``job_id`` (in ``status``); False if it no longer holds it."""
     with store.session() as s:
-        where = (Job.id == job_id, Job.worker_id == worker_id, Job.status == RUNNING)
-        result = s.execute(update(Job).where(*where).values(heartbeat_at=now()))
+        where = (Job.id == job_id, Job.worker_id == worker_id, Job.status == status)
+        result = s.execute(update(Job).where(*where).values(heartbeat_at=db_now()))
         return result.rowcount == 1
+
+
+def lease_expired(lease_s: float):
+    """SQL condition: the job's last heartbeat (or start) is older than ``lease_s`` seconds."""
+    last_seen = func.coalesce(Job.heartbeat_at, Job.started_at, 0)
+    return last_seen < db_now() - int(lease_s)
+
+
+def claim_validation(store: Store, worker_id: str, lease_s: float) -> Job | None:
+    """Claim the oldest job in ``validating_files`` that nobody holds (or whose lease ran out)."""
+    free = or_(Job.worker_id.is_(None), lease_expired(lease_s))
+    with store.session() as s:
+        oldest = select(Job.id).where(Job.status == VALIDATING_FILES, free).order_by(Job.seq)
+        job_id = s.scalar(oldest.limit(1))
+        if job_id is None:
+            return None
+        where = (Job.id == job_id, Job.status == VALIDATING_FILES, free)
+        claim = update(Job).where(*where).values(worker_id=worker_id, heartbeat_at=db_now())
+        if s.execute(claim).rowcount != 1:
+            return None
+    return get_job(store, job_id)
 
 
 def request_cancel(store: Store, job_id: str) -> Job:
@@ -213,30 +258,58 @@ def list_checkpoints(
         return _page(s, Checkpoint, [Checkpoint.job_id == job_id], after, limit)
 
 
-def reconcile_orphans(
-    store: Store, stale_after_s: float, can_resume: Callable[[Job], bool]
-) -> dict[str, str]:
-    """Re-queue or fail jobs left ``running`` by a worker that stopped sending heartbeats.
-
-    A job whose last heartbeat is older than ``stale_after_s`` goes back to ``queued`` (attempt+1)
-    when ``can_resume(job)`` says so, to ``cancelled`` if a cancel was pending, else to ``failed``
-    with error code ``worker_lost``. Returns ``{job_id: new status}`` for the jobs it moved.
-    At a server start, when none of its workers can be alive, a negative ``stale_after_s`` takes
-    every running job. A worker whose job was moved sees ``heartbeat`` return False and must stop.
-    """
-    cutoff = int(now() - stale_after_s)
-    last_seen = func.coalesce(Job.heartbeat_at, Job.started_at, 0)
+def checkpoint_steps(store: Store, job_id: str) -> set[int]:
+    """The steps of a job's registered checkpoints."""
     with store.session(readonly=True) as s:
-        stale = list(s.scalars(select(Job).where(Job.status == RUNNING, last_seen < cutoff)))
+        return set(s.scalars(select(Checkpoint.step).where(Checkpoint.job_id == job_id)))
+
+
+def delete_checkpoints(store: Store, job_id: str, steps: Iterable[int]) -> int:
+    """Unregister a job's checkpoints at ``steps`` (their folders were pruned); returns how many."""
+    steps = list(steps)
+    if not steps:
+        return 0
+    with store.session() as s:
+        where = (Checkpoint.job_id == job_id, Checkpoint.step.in_(steps))
+        return s.execute(delete(Checkpoint).where(*where)).rowcount
+
+
+def reconcile_orphans(
+    store: Store, lease_s: float, can_resume: Callable[[Job], bool]
+) -> dict[str, str]:
+    """Re-queue or fail ``running`` jobs whose lease ran out (no heartbeat for ``lease_s``).
+
+    Such a job goes back to ``queued`` (attempt+1) when ``can_resume(job)`` says so, to
+    ``cancelled`` if a cancel was pending, else to ``failed`` with error code ``worker_lost``.
+    Returns ``{job_id: new status}`` for the jobs it moved. A live job is never touched, whoever
+    runs it; a worker whose job was moved sees ``heartbeat`` return False and must stop.
+    """
+    expired = lease_expired(lease_s)
+    with store.session(readonly=True) as s:
+        stale = list(s.scalars(select(Job).where(Job.status == RUNNING, expired)))
     moved = {}
     for job in stale:
         new, values, message = _orphan_outcome(job, can_resume)
         with store.session() as s:
-            where = (Job.id == job.id, Job.status == RUNNING, last_seen < cutoff)
+            # the same worker and an expired lease: a heartbeat since the read keeps the job
+            where = (Job.id == job.id, Job.status == RUNNING, expired)
+            where += (Job.worker_id == job.worker_id,) if job.worker_id else ()
             if s.execute(update(Job).where(*where).values(status=new, **values)).rowcount:
                 _event(s, job.id, message, level="error" if new == FAILED else "warn")
                 moved[job.id] = new
     return moved
+
+
+def internal_error(doing: str, job_id: str) -> dict:
+    """A job error for the exception being handled: its detail goes to the log under a reference;
+    the job says only that (never a traceback or a server path). Call from an ``except`` block."""
+    reference = f"err-{secrets.token_hex(4)}"
+    log.exception("%s %s failed [%s]", doing, job_id, reference)
+    message = (
+        f"An internal error stopped {doing} {job_id}; the server log has the details "
+        f"under reference {reference}."
+    )
+    return {"code": "internal_error", "message": message, "param": None}
 
 
 def _orphan_outcome(job: Job, can_resume: Callable[[Job], bool]) -> tuple[str, dict, str]:
@@ -269,27 +342,33 @@ def _not_found(job_id: str) -> TunelabError:
     return TunelabError(message, code="job_not_found", param="fine_tuning_job_id")
 
 
-def _transition(s: Session, job: Job, new: str, fields: dict[str, Any]) -> None:
+def _transition(
+    s: Session, job: Job, new: str, fields: dict[str, Any], owner: str | None = None
+) -> None:
     old = job.status
     check_transition(old, new)
     values = dict(fields)
     if new == RUNNING:
         values.setdefault("started_at", func.coalesce(Job.started_at, now()))
-        values.setdefault("heartbeat_at", now())
+        values.setdefault("heartbeat_at", db_now())
     elif new == QUEUED and old == RUNNING:
         values.update(worker_id=None, heartbeat_at=None)
     if is_terminal(new):
         values.setdefault("finished_at", now())
-    if not _update_if(s, job.id, old, status=new, **values):
+    if not _update_if(s, job.id, old, owner, status=new, **values):
         raise TunelabError(
             f"Job {job.id} changed state while moving it from {old!r} to {new!r}; try again.",
             code="state_conflict",
         )
 
 
-def _update_if(s: Session, job_id: str, expected: str, /, **values: Any) -> bool:
-    """UPDATE the job only if its status is still ``expected``; True if it was."""
+def _update_if(
+    s: Session, job_id: str, expected: str, owner: str | None = None, /, **values: Any
+) -> bool:
+    """UPDATE the job only if its status is still ``expected`` (and ``owner`` holds it, when
+    given); True if it was."""
     where = (Job.id == job_id, Job.status == expected)
+    where += (Job.worker_id == owner,) if owner is not None else ()
     stmt = update(Job).where(*where).values(**values).execution_options(synchronize_session=False)
     result = s.execute(stmt)
     s.expire_all()

@@ -1,7 +1,8 @@
 """One fine-tuning job in its own process.
 
-``python -m tunelab.jobs.runner --job ID --database-url URL``: a worker starts this for a job it
-claimed (``running``). It builds the SFT config from the job's row, trains with ``run_sft``
+``python -m tunelab.jobs.runner --job ID`` with ``TUNELAB_DATABASE_URL`` in the environment: a
+worker starts this for a job it claimed (``running``). It builds the SFT config from the job's
+row, trains with ``run_sft``
 (resuming when the run folder already holds a run), streams metrics into the job's events, and
 records the result: the fine-tuned model, its checkpoints (each a usable model id) and
 ``succeeded``; or ``failed`` with an error naming the cause. Exit code 0: succeeded; 2: a failure
@@ -22,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
@@ -30,8 +31,15 @@ from tunelab.jobs import queue, service
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
 from tunelab.settings import force_offline, runs_dir
 from tunelab.store import artifacts
+from tunelab.store.atomic import (
+    MANIFEST,
+    atomic_dir,
+    atomic_path,
+    disk_full_as_error,
+    verify_manifest,
+)
 from tunelab.store.db import Store, open_store
-from tunelab.store.tables import Checkpoint, Job, JobEvent, Model
+from tunelab.store.tables import Job, JobEvent, Model
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ def job_run_dir(job_id: str) -> Path:
     return runs_dir() / job_id
 
 
+@disk_full_as_error()
 def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
     """The job's training and validation files, hard-linked into its run folder once.
 
@@ -64,7 +73,7 @@ def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
         file_id = getattr(job, role)
         if file_id is None:
             continue
-        existing = [p for p in data_dir.glob(f"{role}.*") if not p.name.endswith(".tmp")]
+        existing = list(data_dir.glob(f"{role}.*"))  # temp files start with a dot
         if existing:
             files[role] = existing[0]
             continue
@@ -73,13 +82,11 @@ def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
         if not source.exists():
             raise TunelabError(f"The content of {role} {file_id} is gone.", code="file_not_found")
         target = data_dir / (role + DATA_SUFFIXES.get(Path(row.filename).suffix.lower(), ".jsonl"))
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(source, tmp)
-        except OSError:  # another filesystem: copy instead
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        with atomic_path(target) as tmp:
+            try:
+                os.link(source, tmp)
+            except OSError:  # another filesystem: copy instead
+                shutil.copyfile(source, tmp)
         files[role] = target
     return files
 
@@ -119,11 +126,9 @@ def training_base(store: Store, job: Job, run_dir: Path) -> str:
         from tunelab.models.load import load_tuned
 
         model, tokenizer = load_tuned(parent["run_dir"], merge=True)
-        tmp = run_dir / ".base.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        model.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        os.replace(tmp, merged)
+        with atomic_dir(merged) as tmp:
+            model.save_pretrained(str(tmp), safe_serialization=True)
+            tokenizer.save_pretrained(str(tmp))
     return str(merged)
 
 
@@ -244,35 +249,17 @@ def update_running_job(store: Store, job_id: str, **values) -> None:
 # ---------------------------------------------------------------- results
 
 
+@disk_full_as_error()
 def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -> str:
-    """Register the model and its checkpoints, then mark the job ``succeeded``."""
-    from tunelab.train.checkpoint import list_checkpoints
-
+    """Register the model (its checkpoints are registered already), then mark it ``succeeded``."""
     model_id = service.fine_tuned_model_id(job)
-    rows = _metrics_by_step(run_dir)
-    method = json.loads((run_dir / "run.json").read_text())["config"]["method"]
-    checkpoints = []
-    for folder in list_checkpoints(run_dir):
-        step = int(folder.name.split("-")[1])
-        export_checkpoint(run_dir, folder, method)
-        checkpoint = Checkpoint(
-            job_id=job.id,
-            step=step,
-            model_id=service.checkpoint_model_id(model_id, step),
-            path_key=f"checkpoints/{folder.name}",
-            metrics={"step": step, **_metrics(rows.get(step, {}))},
-        )
-        checkpoints.append(checkpoint)
+    register_checkpoints(store, job, run_dir)
     with store.session() as s:
         row = s.scalar(select(Model).where(Model.id == model_id))
         if row is None:  # a resumed finish finds the row of the attempt that died finishing
             s.add(Model(id=model_id, job_id=job.id, base=base, run_dir=str(run_dir)))
         else:
             row.base, row.run_dir, row.deleted = base, str(run_dir), False
-        s.execute(delete(Checkpoint).where(Checkpoint.job_id == job.id))
-        s.add_all(checkpoints)
-    for checkpoint in checkpoints:
-        queue.add_event(store, job.id, f"Checkpoint created at step {checkpoint.step}")
     queue.add_event(store, job.id, f"New fine-tuned model created: {model_id}")
     queue.add_event(store, job.id, "The job has successfully completed")
     try:
@@ -280,6 +267,7 @@ def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -
             store,
             job.id,
             SUCCEEDED,
+            owner=job.worker_id,  # a job taken from this run's worker is not this run's result
             fine_tuned_model=model_id,
             trained_tokens=report["trained_tokens"],
         )
@@ -295,31 +283,82 @@ def retract_model(store: Store, job_id: str) -> None:
         s.execute(update(Model).where(Model.job_id == job_id).values(deleted=True))
 
 
-def export_checkpoint(run_dir: Path, folder: Path, method: str) -> Path:
-    """A checkpoint as a loadable model: a PEFT adapter folder (LoRA) or a full model folder.
+# ---------------------------------------------------------------- checkpoints
 
-    Files other than weights (adapter config, model config, tokenizer) come from ``final/``.
-    """
+
+def register_checkpoints(store: Store, job: Job, run_dir: Path) -> list[int]:
+    """Make the job's checkpoint rows match its verified checkpoint folders: each new one is
+    exported and registered (with its step's metrics) at once, so a job that fails or is
+    cancelled later keeps them listed and usable; the rows and exports of pruned ones go.
+    Returns the steps registered now."""
+    from tunelab.models.load import read_run
+    from tunelab.train.checkpoint import list_checkpoints
+
+    folders = {int(f.name.split("-")[1]): f for f in list_checkpoints(run_dir)}
+    registered = queue.checkpoint_steps(store, job.id)
+    gone = registered - set(folders)
+    queue.delete_checkpoints(store, job.id, gone)
+    for step in gone:
+        shutil.rmtree(export_dir(run_dir, step), ignore_errors=True)
+    new = sorted(set(folders) - registered)
+    if not new:
+        return []
+    method, rows = read_run(run_dir)["config"]["method"], _metrics_by_step(run_dir)
+    model_id = service.fine_tuned_model_id(job)
+    for step in new:
+        export_checkpoint(run_dir, folders[step], method)
+        queue.add_checkpoint(
+            store,
+            job.id,
+            step=step,
+            model_id=service.checkpoint_model_id(model_id, step),
+            path_key=f"checkpoints/{folders[step].name}",
+            metrics={"step": step, **_metrics(rows.get(step, {}))},
+        )
+        queue.add_event(store, job.id, f"Checkpoint created at step {step}")
+    return new
+
+
+class CheckpointHook:
+    """``on_checkpoint`` for run_sft: registers each checkpoint as it is written. A database
+    hiccup costs only the delay until the next checkpoint (or the finish) registers it."""
+
+    def __init__(self, store: Store, job: Job):
+        self.store, self.job = store, job
+
+    def __call__(self, folder: Path) -> None:
+        try:
+            register_checkpoints(self.store, self.job, folder.parent.parent)
+        except SQLAlchemyError:
+            log.warning("could not register checkpoint %s", folder.name, exc_info=True)
+
+
+def export_dir(run_dir: Path, step: int) -> Path:
+    return run_dir / "exports" / f"ckpt-step-{step:07d}"
+
+
+def export_checkpoint(run_dir: Path, folder: Path, method: str) -> Path:
+    """A checkpoint as a loadable model with a manifest: a PEFT adapter folder (LoRA) or a full
+    model folder. Files other than weights (adapter or model config, tokenizer) come from the
+    run's ``model_files/``, written when training starts: no ``final/`` is needed."""
     from safetensors.torch import load_file, save_file
 
     from tunelab.train.checkpoint import WEIGHTS
+    from tunelab.train.sft import MODEL_FILES
 
-    target = run_dir / "exports" / folder.name.replace("step-", "ckpt-step-")
-    if target.is_dir():
+    target = export_dir(run_dir, int(folder.name.split("-")[1]))
+    if verify_manifest(target):
         return target
-    tmp = target.with_name(f".tmp-{target.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for item in (run_dir / "final").iterdir():
-        if item.is_file() and not item.name.endswith((".safetensors", ".safetensors.index.json")):
-            shutil.copyfile(item, tmp / item.name)
-    weights = load_file(str(folder / WEIGHTS))
-    if method == "lora":  # PEFT saves adapter weights without the adapter's name ("default")
-        weights = {name.replace(".default.", "."): t for name, t in weights.items()}
-        save_file(weights, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
-    else:
-        save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-    os.replace(tmp, target)
+    with atomic_dir(target, manifest=True) as tmp:
+        for item in (run_dir / MODEL_FILES).iterdir():
+            if item.is_file() and item.name != MANIFEST:
+                shutil.copyfile(item, tmp / item.name)
+        weights = load_file(str(folder / WEIGHTS))
+        if method == "lora":  # PEFT saves adapter weights without the adapter's name ("default")
+            weights = {name.replace(".default.", "."): t for name, t in weights.items()}
+            save_file(weights, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+        else:
+            save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     return target
 
 
@@ -332,14 +371,16 @@ def _metrics_by_step(run_dir: Path) -> dict[int, dict]:
     return rows
 
 
-def fail_job(store: Store, job_id: str, error: dict) -> None:
-    """Mark the job ``failed`` with ``error`` unless something else settled it first."""
+def fail_job(store: Store, job_id: str, error: dict, *, owner: str | None = None) -> None:
+    """Mark the job ``failed`` with ``error`` unless something else settled it first (or, with
+    ``owner``, the job is no longer that worker's)."""
     try:
-        queue.set_status(store, job_id, FAILED, error=error)
+        failed = queue.set_status(store, job_id, FAILED, owner=owner, error=error)
     except TunelabError as exc:
         log.warning("could not mark job %s failed: %s", job_id, exc.message)
         return
-    queue.add_event(store, job_id, f"Fine-tuning job failed: {error['message']}", level="error")
+    message = f"Fine-tuning job failed: {failed.error['message']}"
+    queue.add_event(store, job_id, message, level="error")
 
 
 # ---------------------------------------------------------------- the process
@@ -353,20 +394,19 @@ def run_job(store: Store, job_id: str) -> int:
         return EXIT_FAILED
     run_dir = job_run_dir(job.id)
     files: dict = {}
+    owner = job.worker_id  # a job taken from this run's worker is not this run's to settle
     try:
         files = job_data_files(store, job)
         report, base = train_job(store, job, run_dir, files)
         finish_job(store, job, run_dir, report, base)
     except DataValidationError as exc:
-        fail_job(store, job.id, data_error(exc.issues, files, job))
+        fail_job(store, job.id, data_error(exc.issues, files, job), owner=owner)
         return EXIT_FAILED
     except TunelabError as exc:
-        fail_job(store, job.id, exc.to_dict())
+        fail_job(store, job.id, exc.to_dict(), owner=owner)
         return EXIT_FAILED
-    except Exception as exc:
-        log.exception("job %s failed", job.id)
-        message = f"Training stopped on an unexpected error ({type(exc).__name__}: {exc})."
-        fail_job(store, job.id, {"code": "internal_error", "message": message, "param": None})
+    except Exception:
+        fail_job(store, job.id, queue.internal_error("training job", job.id), owner=owner)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -377,15 +417,17 @@ def train_job(store: Store, job: Job, run_dir: Path, files: dict) -> tuple[dict,
 
     update_running_job(store, job.id, run_dir=str(run_dir))
     events = MetricsEvents(store, job, run_dir)
+    hooks = {"progress": False, "on_metrics": events, "on_checkpoint": CheckpointHook(store, job)}
     if (run_dir / "run.json").exists():
         base = json.loads((run_dir / "run.json").read_text())["config"]["model"]
         message = f"Resuming the run (attempt {job.attempt})"
         queue.add_event(store, job.id, message, data={"attempt": job.attempt})
-        report = run_sft(None, resume=run_dir, progress=False, on_metrics=events)
+        register_checkpoints(store, job, run_dir)  # one the last attempt wrote as it died
+        report = run_sft(None, resume=run_dir, **hooks)
     else:
         config = build_config(store, job, run_dir, files)
         base = config.model
-        report = run_sft(config, progress=False, on_metrics=events)
+        report = run_sft(config, **hooks)
     events.flush()
     return report, base
 
@@ -395,8 +437,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tunelab.jobs.runner", description="Run one claimed fine-tuning job."
     )
     parser.add_argument("--job", required=True, help="Id of a running job (ftjob-...).")
-    parser.add_argument("--database-url", required=True, help="The server's database URL.")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TUNELAB_DATABASE_URL"),
+        help="The server's database URL (default: $TUNELAB_DATABASE_URL, which workers set: a "
+        "URL in the arguments is readable by every user of the machine).",
+    )
     args = parser.parse_args(argv)
+    if not args.database_url:
+        parser.error("set TUNELAB_DATABASE_URL (or pass --database-url)")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -5,7 +5,10 @@
 claims the oldest queued job for the device and runs it in a subprocess (``jobs.runner``; this
 process never trains), sending heartbeats, stopping it within seconds on cancel, and settling
 jobs whose process died: re-queued to resume from their newest checkpoint, or failed.
-``reconcile_on_start`` recovers the jobs a dead server left ``running``.
+Every claim is a lease renewed by heartbeats (``jobs.queue``): ``reconcile_orphans`` (at start
+and every few seconds) takes back only jobs whose lease ran out, so several servers and workers
+can share one database. A worker started by ``tunelab serve`` watches its server and stops when
+the server dies, however it died.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import TunelabError
@@ -33,17 +37,19 @@ from tunelab.jobs.states import (
     is_terminal,
 )
 from tunelab.models.catalog import model_context
+from tunelab.settings import job_lease_seconds
 from tunelab.store.db import Store, open_store
-from tunelab.store.tables import Job, now
+from tunelab.store.tables import Job
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0
 STOP_GRACE_S = 10.0  # SIGTERM, then SIGKILL after this long
-STALE_AFTER_S = 60.0  # a running job without a heartbeat this long lost its worker
-RECONCILE_EVERY_S = 30.0
-VALIDATION_STALE_S = 600  # a validation claim this old belonged to a worker that died
+RECONCILE_EVERY_S = 5.0
+VALIDATOR_JOIN_S = 5.0  # a validation still running at stop keeps its lease until it expires
+PARENT_POLL_S = 0.5
 MAX_ATTEMPTS = 3
+DATABASE_URL_ENV = "TUNELAB_DATABASE_URL"
 
 
 def run_worker(
@@ -53,9 +59,16 @@ def run_worker(
     device: str = "cpu",
     poll_s: float = 0.5,
     stop_event: threading.Event | None = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """Validate and run jobs until ``stop_event`` is set (or SIGTERM/SIGINT in a main thread)."""
+    """Validate and run jobs until ``stop_event`` is set (or SIGTERM/SIGINT in a main thread).
+
+    With ``parent_pid`` (the server that started this worker) it also stops when that process
+    is gone: its running job is stopped and re-queued, and the worker exits.
+    """
     stop = stop_event if stop_event is not None else threading.Event()
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
     if threading.current_thread() is threading.main_thread():
         # Event.set takes a lock the interrupted main thread may hold (inside stop.wait): set it
         # from another thread, or the handler deadlocks the worker.
@@ -75,7 +88,7 @@ def run_worker(
             try:
                 if time.monotonic() >= next_reconcile:
                     next_reconcile = time.monotonic() + RECONCILE_EVERY_S
-                    queue.reconcile_orphans(store, STALE_AFTER_S, can_resume)
+                    queue.reconcile_orphans(store, job_lease_seconds(), can_resume)
                 job = queue.claim_next_job(store, worker_id, device)
                 if job is None:
                     stop.wait(poll_s)
@@ -86,17 +99,37 @@ def run_worker(
                 stop.wait(max(poll_s, 2.0))
     finally:
         stop.set()
-        validator.join()
+        validator.join(VALIDATOR_JOIN_S)
         store.dispose()
 
 
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once the parent is gone (this process is re-parented when it dies)."""
+    while not stop.wait(PARENT_POLL_S):
+        if os.getppid() != parent_pid:
+            log.error("the server (pid %d) that started this worker is gone; stopping", parent_pid)
+            stop.set()
+
+
 def reconcile_on_start(store: Store) -> dict[str, str]:
-    """At server start no worker is alive: every ``running`` job is re-queued (it has a verified
-    checkpoint to resume from) or failed with ``worker_lost``; validations are released."""
-    moved = queue.reconcile_orphans(store, -1, can_resume)
-    with store.session() as s:
-        claimed = (Job.status == VALIDATING_FILES, Job.worker_id.is_not(None))
-        s.execute(update(Job).where(*claimed).values(worker_id=None, heartbeat_at=None))
+    """At server start: jobs whose lease ran out (their worker died) are re-queued (they have a
+    verified checkpoint to resume from) or failed with ``worker_lost``. Jobs another live server
+    or worker holds are left alone; expired validation claims are taken by the next claim."""
+    return queue.reconcile_orphans(store, job_lease_seconds(), can_resume)
+
+
+def prepare_store(database_url: str) -> dict[str, str]:
+    """What a server or a stand-alone worker does before it starts: migrate the database,
+    reconcile jobs whose lease ran out, and sweep upload temp files a crash left behind."""
+    from tunelab.store.artifacts import sweep_temp_files
+
+    store = open_store(database_url)
+    try:
+        moved = reconcile_on_start(store)
+    finally:
+        store.dispose()
+    for name in sweep_temp_files():
+        log.info("removed %s, an upload a crash left unfinished", name)
     return moved
 
 
@@ -126,42 +159,49 @@ def _validation_loop(store: Store, worker_id: str, poll_s: float, stop: threadin
 def validate_next_job(store: Store, worker_id: str) -> Job | None:
     """Claim one job in ``validating_files``, check its files completely, and move it on:
     ``queued``, or ``failed`` with ``{code, message, param: "line N /pointer"}``. None if idle."""
-    job = _claim_validation(store, worker_id)
+    job = queue.claim_validation(store, worker_id, job_lease_seconds())
     if job is None:
         return None
-    try:
-        error, summary = check_job_files(store, job)
-    except TunelabError as exc:
-        error, summary = exc.to_dict(), ""
-    except Exception as exc:  # never leave a job stuck in validating_files
-        log.exception("validating job %s failed", job.id)
-        message = f"The files could not be validated ({type(exc).__name__}: {exc})."
-        error, summary = {"code": "internal_error", "message": message, "param": None}, ""
-    release = {"worker_id": None, "heartbeat_at": None}
+    with renewed_lease(store, job.id, worker_id, VALIDATING_FILES):
+        try:
+            error, summary = check_job_files(store, job)
+        except TunelabError as exc:
+            error, summary = exc.to_dict(), ""
+        except Exception:  # never leave a job stuck in validating_files
+            error, summary = queue.internal_error("validating the files of job", job.id), ""
+    release = {"owner": worker_id, "worker_id": None, "heartbeat_at": None}
     try:
         if error:
-            queue.set_status(store, job.id, FAILED, error=error, **release)
-            queue.add_event(store, job.id, f"Validation failed: {error['message']}", "error")
+            failed = queue.set_status(store, job.id, FAILED, error=error, **release)
+            queue.add_event(store, job.id, f"Validation failed: {failed.error['message']}", "error")
         else:
             queue.set_status(store, job.id, QUEUED, **release)
             queue.add_event(store, job.id, f"Files validated: {summary}")
-    except TunelabError as exc:  # cancelled meanwhile
+    except TunelabError as exc:  # cancelled meanwhile, or the lease was lost
         log.info("job %s changed while validating: %s", job.id, exc.message)
     return queue.get_job(store, job.id)
 
 
-def _claim_validation(store: Store, worker_id: str) -> Job | None:
-    free = or_(Job.worker_id.is_(None), Job.heartbeat_at < now() - VALIDATION_STALE_S)
-    with store.session() as s:
-        oldest = select(Job.id).where(Job.status == VALIDATING_FILES, free).order_by(Job.seq)
-        job_id = s.scalar(oldest.limit(1))
-        if job_id is None:
-            return None
-        where = (Job.id == job_id, Job.status == VALIDATING_FILES, free)
-        claim = update(Job).where(*where).values(worker_id=worker_id, heartbeat_at=now())
-        if s.execute(claim).rowcount != 1:
-            return None
-    return queue.get_job(store, job_id)
+@contextmanager
+def renewed_lease(store: Store, job_id: str, worker_id: str, status: str):
+    """Renew ``worker_id``'s lease on the job every ``HEARTBEAT_S`` while the block runs."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(HEARTBEAT_S):
+            try:
+                if not queue.heartbeat(store, job_id, worker_id, status):
+                    return
+            except SQLAlchemyError:
+                log.warning("job %s: could not renew the lease", job_id, exc_info=True)
+
+    thread = threading.Thread(target=renew, daemon=True, name=f"{worker_id}-lease")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def check_job_files(store: Store, job: Job) -> tuple[dict | None, str]:
@@ -225,13 +265,12 @@ def run_claimed_job(
     run_dir = runner.job_run_dir(job.id)
     run_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "tunelab.jobs.runner", "--job", job.id]
-    command += ["--database-url", database_url]
     with open(run_dir / "runner.log", "ab") as log_file:
         process = subprocess.Popen(
             command,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            env=_runner_env(job.device or "cpu"),
+            env=runner_env(database_url, job.device or "cpu"),
             start_new_session=True,  # a Ctrl-C reaches the worker, which stops the runner itself
         )
     try:
@@ -243,8 +282,12 @@ def run_claimed_job(
     return outcome
 
 
-def _runner_env(device: str) -> dict:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def runner_env(database_url: str, device: str) -> dict:
+    """The runner's environment: the database URL (it may hold a password) travels here, never
+    in the command line that every user of the machine can read in ``/proc/*/cmdline``; the
+    API keys the runner does not need are left out."""
+    env = {k: v for k, v in os.environ.items() if k != "TUNELAB_API_KEYS"}
+    env.update({DATABASE_URL_ENV: database_url, "PYTHONUNBUFFERED": "1"})
     kind, _, index = device.partition(":")
     if kind == "cuda" and index:
         env["CUDA_VISIBLE_DEVICES"] = index
@@ -313,19 +356,20 @@ def _settle(store: Store, job_id: str, worker_id: str, returncode: int | None, o
     runner.retract_model(store, job_id)  # registered by a runner stopped while finishing
     try:
         if outcome == "cancelled" or job.cancel_requested:
-            queue.set_status(store, job_id, CANCELLED)
+            queue.set_status(store, job_id, CANCELLED, owner=worker_id)
             queue.add_event(store, job_id, "Fine-tuning job cancelled; its last checkpoint is kept")
         elif outcome == "stopping":
             reason = "re-queued: the worker stopped; the job resumes from its last checkpoint"
-            queue.set_status(store, job_id, QUEUED, queue_reason=reason)
+            queue.set_status(store, job_id, QUEUED, owner=worker_id, queue_reason=reason)
             queue.add_event(store, job_id, reason.capitalize(), level="warn")
         elif returncode not in (runner.EXIT_OK, runner.EXIT_FAILED) and can_resume(job):
             attempt = job.attempt + 1
             reason = f"re-queued after the training process died (attempt {attempt})"
-            queue.set_status(store, job_id, QUEUED, attempt=attempt, queue_reason=reason)
+            values = {"attempt": attempt, "queue_reason": reason}
+            queue.set_status(store, job_id, QUEUED, owner=worker_id, **values)
             queue.add_event(store, job_id, reason.capitalize(), level="warn")
         else:
-            runner.fail_job(store, job_id, _death_error(returncode, job.attempt))
+            runner.fail_job(store, job_id, _death_error(returncode, job.attempt), owner=worker_id)
     except TunelabError as exc:  # the job moved meanwhile (a late cancel, a reconcile)
         log.info("job %s changed while settling: %s", job_id, exc.message)
 

@@ -12,7 +12,9 @@ import time
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import FunctionElement
 
 from tunelab.store.artifacts import new_id
 
@@ -22,6 +24,27 @@ ID_LENGTH = 64
 def now() -> int:
     """The current time as integer unix seconds."""
     return int(time.time())
+
+
+class db_now(FunctionElement):
+    """The database server's clock as integer unix seconds, for leases and heartbeats.
+
+    Servers and workers on several machines share one database; their own clocks may disagree,
+    so every heartbeat is stamped and every lease judged by the one clock they share.
+    """
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(db_now, "sqlite")
+def _db_now_sqlite(element, compiler, **kw) -> str:
+    return "CAST(strftime('%s', 'now') AS INTEGER)"
+
+
+@compiles(db_now, "postgresql")
+def _db_now_postgresql(element, compiler, **kw) -> str:
+    return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)"
 
 
 def _id(prefix: str) -> Any:
