@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -13,10 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from helpers import toy_rows, write_jsonl  # noqa: E402
 from tiny import build_model_dir, build_tokenizer  # noqa: E402
-
-SYSTEM = "You are a helpful assistant."
-FACTS = [("red door", "4417"), ("blue door", "9021"), ("green gate", "3308"), ("side door", "7165")]
 
 
 @pytest.fixture(autouse=True)
@@ -37,28 +34,21 @@ def tiny_tokenizer():
     return build_tokenizer()
 
 
-def toy_rows(n: int = 40) -> list[dict]:
-    """A learnable task: the code of each door, asked in a few ways."""
-    asks = ["What is the code for the {}?", "code for the {}?", "Tell me the {} code."]
-    rows = []
-    for i in range(n):
-        place, code = FACTS[i % len(FACTS)]
-        question = asks[(i // len(FACTS)) % len(asks)].format(place)
-        rows.append(
-            {
-                "messages": [
-                    {"role": "system", "content": SYSTEM},
-                    {"role": "user", "content": f"{question} (ticket {i})"},
-                    {"role": "assistant", "content": f"The code for the {place} is {code}."},
-                ]
-            }
-        )
-    return rows
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """``(url, store)`` of a fresh SQLite database (the slowest tests run on SQLite only)."""
+    from tunelab.store.db import open_store
+
+    url = f"sqlite:///{tmp_path / 'tunelab.db'}"
+    store = open_store(url)
+    yield url, store
+    store.dispose()
 
 
-def write_jsonl(path: Path, rows: list) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+@pytest.fixture
+def bases(tiny_model_dir) -> dict:
+    """``extra_bases`` naming the tiny model ``tiny``."""
+    return {"tiny": str(tiny_model_dir)}
 
 
 @pytest.fixture

@@ -10,20 +10,17 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import openai
 import pytest
-import uvicorn
-from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from helpers import ROWS, app_routes, artifact_names, children_of, free_port, serve_app
+from helpers import post_file as upload
 
 from tunelab.api.app import create_app
 from tunelab.cli.main import main
@@ -31,36 +28,7 @@ from tunelab.models.catalog import DEFAULT_MODEL
 from tunelab.store.tables import Model
 
 ROOT = Path(__file__).resolve().parents[2]
-ROWS = b"".join(
-    json.dumps(
-        {"messages": [{"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": "a"}]}
-    ).encode()
-    + b"\n"
-    for i in range(12)
-)
 ERROR_KEYS = {"message", "type", "param", "code"}
-
-
-@contextmanager
-def serve_app(app, timeout_s: float = 15.0):
-    """Run ``app`` with uvicorn on 127.0.0.1 (a free port) in a thread; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + timeout_s
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout_s)
-        sock.close()
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def assert_error(response, status: int, code: str | None = None, param: str | None = None):
@@ -89,15 +57,7 @@ def app(base_dir):
 
 @pytest.fixture
 def client(app):
-    return TestClient(app)
-
-
-def upload(client, content: bytes = ROWS, name: str = "train.jsonl") -> dict:
-    response = client.post(
-        "/v1/files", files={"file": (name, content)}, data={"purpose": "fine-tune"}
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+    return TestClient(app, base_url="http://127.0.0.1")
 
 
 def create_job(client, file_id: str, **fields) -> dict:
@@ -105,11 +65,6 @@ def create_job(client, file_id: str, **fields) -> dict:
     response = client.post("/v1/fine_tuning/jobs", json=body)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def artifact_names(home: Path) -> list[str]:
-    folder = home / "artifacts"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
 # ---------------------------------------------------------------- files
@@ -364,16 +319,6 @@ def test_health_is_ok(client):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
-def app_routes(app) -> list[tuple[str, str]]:
-    """(method, path) of every route the app serves, included routers flattened; HEAD left out
-    and ``{model:path}`` written ``{model}``."""
-    found = []
-    for route in iter_route_contexts(app.routes):
-        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
-        found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
-    return found
-
-
 def test_every_route_is_documented(app):
     doc = (ROOT / "docs" / "api.md").read_text()
     routes = app_routes(app)
@@ -496,12 +441,6 @@ def test_cli_sends_the_api_key(tunelab_home, monkeypatch, capsys):
         assert "no files" in capsys.readouterr().out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("command", [["jobs", "list"], ["files", "list"], ["jobs", "show", "x"]])
 def test_cli_without_a_server_says_how_to_start_it(monkeypatch, capsys, command):
     url = f"http://127.0.0.1:{free_port()}"
@@ -522,27 +461,18 @@ def test_serve_refuses_a_public_address_without_keys(monkeypatch, capsys, host):
 
 
 def test_serve_address_and_key_rules(monkeypatch):
-    from tunelab.cli.serve import api_keys_from, check_bind, is_loopback
+    from argparse import Namespace
+
+    from tunelab.cli.backend import api_keys_from
+    from tunelab.cli.serve import check_bind, is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "myhost"))
     monkeypatch.setenv("TUNELAB_API_KEYS", " a , ,b,")
-    assert api_keys_from(["c"]) == ["c", "a", "b"]
+    assert api_keys_from(Namespace(api_keys=["c"], api_key_file=None)) == ["c", "a", "b"]
     check_bind("0.0.0.0", 8000, ["a"])  # keys given: allowed
     with pytest.raises(Exception, match="port"):
         check_bind("127.0.0.1", 70000, [])
-
-
-def children_of(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 @pytest.mark.skipif(not Path("/proc").exists(), reason="reads child processes from /proc")

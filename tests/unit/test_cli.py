@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import toy_rows, write_jsonl
+from helpers import toy_rows, write_jsonl
 
 from tunelab.cli.main import main
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import toy_rows, write_jsonl
+from helpers import toy_rows, write_jsonl
 from tiny import build_model_dir, build_tokenizer
 
 from tunelab.data.render import render_prompt
