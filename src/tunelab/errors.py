@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+# An absolute path of two or more parts, not inside a word, a URL or a relative path (``../x``).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./~:-])/([\w.@+~-]+)(?:/[\w.@+~-]+)+/?")
+# Top-level folders a server path may start with, besides those of this machine's ``/``.
+_COMMON_ROOTS = frozenset(
+    "home root tmp usr opt srv var etc mnt media data work run Users Volumes private nix".split()
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,30 @@ class DataIssue:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def hide_server_paths(text: str) -> str:
+    """``text`` with server paths cut to their last part (``/srv/models/tiny`` -> ``tiny``).
+
+    Messages shown to users (API errors, ``job.error``) never reveal the server's layout; callers
+    log the full text. Only paths under a real top-level folder count, so JSON pointers such as
+    ``/messages/0/content`` in a data error stay as they are.
+    """
+
+    def cut(match: re.Match) -> str:
+        if match.group(1) not in _filesystem_roots():
+            return match.group(0)
+        return match.group(0).rstrip("/").rsplit("/", 1)[-1]
+
+    return _ABSOLUTE_PATH.sub(cut, text)
+
+
+@lru_cache(maxsize=1)
+def _filesystem_roots() -> frozenset[str]:
+    try:
+        return _COMMON_ROOTS | frozenset(os.listdir("/"))
+    except OSError:
+        return _COMMON_ROOTS
 
 
 class TunelabError(Exception):

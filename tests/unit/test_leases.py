@@ -148,6 +148,7 @@ def test_internal_errors_keep_paths_and_tracebacks_out_of_the_job(store, monkeyp
         ("checkpoint /tmp/x/checkpoints/step-0000003: manifest mismatch", "step-0000003"),
         ("see https://example.com/docs/errors for help", "https://example.com/docs/errors"),
         ("ratio 3/4 of lines", "3/4"),
+        ("Invalid training_file, line 3 /messages/0/content: empty", "/messages/0/content"),
     ],
 )
 def test_public_error_reduces_server_paths_to_their_last_part(message, shown):

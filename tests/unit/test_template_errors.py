@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from tiny import CHAT_TEMPLATE, build_tokenizer
 
 from tunelab.api.app import create_app
-from tunelab.api.deps import hide_paths
 from tunelab.data.render import render_chat, render_prompt, token_counter
 from tunelab.data.validate import load_examples, validate_file
-from tunelab.errors import ChatTemplateError, DataValidationError
+from tunelab.errors import ChatTemplateError, DataValidationError, hide_server_paths
 
 ALTERNATION = "Conversation roles must alternate user/assistant/user/assistant/..."
 STRICT_TEMPLATE = (
@@ -109,7 +108,10 @@ def test_a_model_folder_without_a_template_does_not_show_its_path(tiny_model_dir
         ("No model '../../x'.", "No model '../../x'."),
         ("Upload files as multipart/form-data.", "Upload files as multipart/form-data."),
         ("ft:tiny:x:ftjob-abc", "ft:tiny:x:ftjob-abc"),
+        ("line 3 /messages/0/content: missing", "line 3 /messages/0/content: missing"),
+        ("see https://example.com/docs/errors", "see https://example.com/docs/errors"),
+        ("in /root/.tunelab/runs/ftjob-1/data/x.jsonl", "in x.jsonl"),
     ],
 )
-def test_hide_paths(message, shown):
-    assert hide_paths(message) == shown
+def test_hide_server_paths(message, shown):
+    assert hide_server_paths(message) == shown

@@ -319,3 +319,21 @@ def test_method_hyperparameters_and_file_metadata(db, bases):
     with pytest.raises(TunelabError) as err:
         service.get_file(store, training.id)
     assert err.value.code == "file_not_found"
+
+
+def test_start_up_sweeps_stale_upload_temp_files_and_keeps_live_jobs(sqlite_db, bases):
+    from tunelab.store.artifacts import artifacts_dir
+
+    url, store = sqlite_db
+    stale, fresh = artifacts_dir() / ".tmp-crashed", artifacts_dir() / ".tmp-uploading"
+    for path in (stale, fresh):
+        path.write_bytes(b"x" * 100)
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    job = new_job(store, bases, {"n_epochs": 1})
+    worker.validate_next_job(store, "w1")
+    queue.claim_next_job(store, "other-server-w0", "cpu")
+
+    assert worker.prepare_store(url) == {}  # what `tunelab serve` and `tunelab worker` run first
+    assert not stale.exists() and fresh.exists()
+    assert queue.get_job(store, job.id).worker_id == "other-server-w0"

@@ -9,7 +9,6 @@ key when auth is on, and no body is read past its limit.
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -58,18 +57,6 @@ def list_object(page: Page, to_openai: Callable[[Any], dict]) -> dict:
 def error_body(message: str, *, code: str | None, param: str | None, type: str) -> dict:
     """OpenAI's error envelope."""
     return {"error": {"message": message, "type": type, "param": param, "code": code}}
-
-
-# An absolute path of two or more parts, not inside a word or a relative path (``../../x``).
-_SERVER_PATH = re.compile(r"(?<![\w./~-])(?:/[\w.@+~-]+){2,}/?")
-
-
-def hide_paths(message: str) -> str:
-    """``message`` with absolute paths cut to their last part (``/srv/models/tiny`` -> ``tiny``).
-
-    Errors shown to users never reveal the server's layout; callers log the full text.
-    """
-    return _SERVER_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], message)
 
 
 def error_response(

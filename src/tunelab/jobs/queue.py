@@ -14,7 +14,6 @@ twice or failing each other's live jobs.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import zlib
 from collections.abc import Callable, Iterable
@@ -25,7 +24,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, hide_server_paths
 from tunelab.jobs.states import (
     CANCELLED,
     FAILED,
@@ -45,8 +44,6 @@ EVENT_LEVELS = ("info", "warn", "error")
 EVENT_TYPES = ("message", "metrics")
 _FIXED = {"seq", "id", "status", "created_at"}
 SETTABLE_FIELDS = frozenset(c.key for c in Job.__table__.columns) - _FIXED
-# An absolute path inside a message shown to users: kept as its last part only.
-ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/[^\s/'\"():,;]+){2,}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,7 @@ def public_error(error: dict) -> dict:
 
     Job errors are shown to whoever can see the job; the full detail belongs in the server log.
     """
-    message = ABSOLUTE_PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], str(error.get("message")))
+    message = hide_server_paths(str(error.get("message")))
     return {"code": error.get("code"), "message": message, "param": error.get("param")}
 
 

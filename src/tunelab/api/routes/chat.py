@@ -25,7 +25,6 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tunelab.api.deps import hide_paths
 from tunelab.api.schemas_chat import (
     AssistantMessage,
     ChatCompletion,
@@ -36,7 +35,7 @@ from tunelab.api.schemas_chat import (
     CompletionChoice,
     Usage,
 )
-from tunelab.errors import TunelabError
+from tunelab.errors import TunelabError, hide_server_paths
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -220,7 +219,7 @@ VALIDATION_CODES = {
 
 
 async def handle_tunelab_error(request: Request, exc: TunelabError) -> JSONResponse:
-    message = hide_paths(exc.message)
+    message = hide_server_paths(exc.message)
     if message != exc.message:  # e.g. a model folder named by a loader: the log keeps it
         log.info("%s on %s: %s", exc.code, request.url.path, exc.message)
     body = error_body(message, exc.code, exc.param)
@@ -240,7 +239,7 @@ async def handle_validation_error(request: Request, exc: RequestValidationError)
 
 async def handle_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
-    body = error_body(hide_paths(str(exc.detail)), code)
+    body = error_body(hide_server_paths(str(exc.detail)), code)
     return JSONResponse({"error": body}, status_code=exc.status_code, headers=exc.headers)
 
 
