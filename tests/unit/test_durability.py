@@ -164,8 +164,8 @@ def altered_copy(run: Path, tmp_path: Path) -> Path:
 def test_an_altered_final_is_refused_on_load(lora_run, tmp_path):
     from tunelab.models.load import load_tuned
 
-    model, _ = load_tuned(lora_run)
-    assert model is not None
+    model, _ = load_tuned(lora_run, merge=False)  # the intact run loads, with its adapter
+    assert "default" in model.peft_config
     copy = altered_copy(lora_run, tmp_path)
     with pytest.raises(ModelError) as err:
         load_tuned(copy)
