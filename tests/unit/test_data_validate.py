@@ -326,6 +326,21 @@ def test_overflow_modes(tmp_path, overflow, ok, severity, kept, dropped, truncat
     assert (report.n_too_long, report.n_dropped, report.n_truncated) == (1, dropped, truncated)
 
 
+def test_long_plain_text_is_windowed_not_an_error(tmp_path):
+    long_text = json.dumps({"text": "word " * 50})
+    path = write(tmp_path, jsonl(long_text, json.dumps({"text": "short"})))
+
+    def text_words(example: Example) -> int:
+        return len((example.text or "").split())
+
+    report = validate_file(path, min_examples=1, count_tokens=text_words, max_length=20)
+    assert report.ok and len(report.examples) == 2
+    assert (report.n_too_long, report.n_windowed) == (0, 1)
+    [issue] = report.warnings
+    assert (issue.code, issue.line, issue.pointer) == ("text_windowed", 1, "/text")
+    assert "3 windows" in issue.message
+
+
 def test_dropping_below_min_examples_is_an_error(tmp_path):
     path = write(tmp_path, jsonl(GOOD, LONG))
     report = validate_file(path, min_examples=2, count_tokens=words, max_length=20, overflow="drop")

@@ -86,3 +86,21 @@ def test_truncation_marks_and_cuts(tiny_tokenizer):
     cut = render_example(tiny_tokenizer, example, max_length=10)
     assert len(cut.input_ids) == 10 and cut.truncated
     assert cut.input_ids == full.input_ids[:10] and not full.truncated
+
+
+def test_long_plain_text_becomes_context_sized_windows(tiny_tokenizer):
+    from tunelab.data.formats import Example
+    from tunelab.data.render import render_text, render_windows
+
+    text = " ".join(f"word{i}" for i in range(300))
+    example = Example(line=1, messages=[], kind="text", text=text)
+    whole = render_text(tiny_tokenizer, text).input_ids
+    windows = render_windows(tiny_tokenizer, example, max_length=64)
+    assert len(windows) == -(-len(whole) // 64) > 1
+    assert all(len(w.input_ids) <= 64 and w.labels == w.input_ids for w in windows)
+    assert [t for w in windows for t in w.input_ids] == whole  # every token once, in order
+    assert windows[-1].input_ids[-1] == tiny_tokenizer.eos_token_id
+    short = render_windows(
+        tiny_tokenizer, Example(line=2, messages=[], kind="text", text="hi"), max_length=64
+    )
+    assert len(short) == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import write_jsonl
 from safetensors.torch import load_file
 
 from tunelab.errors import ConfigError, DataValidationError
@@ -154,6 +155,21 @@ def test_over_long_examples_are_an_error_unless_dropped(tiny_model_dir, toy_data
         progress=False,
     )
     assert report["data"]["overflow"]["dropped"] > 0
+
+
+def test_long_documents_train_as_context_sized_windows(tiny_model_dir, tmp_path):
+    from tunelab.models.load import load_tokenizer
+    from tunelab.train.sft import prepare_data
+
+    docs = [{"text": " ".join(f"w{i}x{j}" for j in range(120))} for i in range(12)]
+    data = write_jsonl(tmp_path / "docs.jsonl", docs)
+    config = make_config(tiny_model_dir, data, tmp_path / "run", max_length=64, max_steps=2)
+    prepared = prepare_data(config, load_tokenizer(str(tiny_model_dir)), 64)
+    rows = prepared.train + prepared.val
+    assert len(rows) > len(docs) and max(len(r.input_ids) for r in rows) <= 64
+    assert prepared.overflow["windowed"] == len(docs) and prepared.overflow["too_long"] == 0
+    report = run_sft(config, progress=False)
+    assert report["data"]["overflow"]["windowed"] > 0 and report["steps"] == 2
 
 
 @pytest.mark.parametrize(

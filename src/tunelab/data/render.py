@@ -129,6 +129,17 @@ def render_example(tokenizer, example, *, max_length: int | None = None) -> Rend
     return rendered
 
 
+def render_windows(tokenizer, example, *, max_length: int) -> list[Rendered]:
+    """An ``Example`` as training rows of at most ``max_length`` tokens: plain text longer than
+    that is split into consecutive windows (every token trained once, the last window ending in
+    EOS); anything else is one row, cut as ``render_example`` does (validation decided that)."""
+    if example.kind != "text":
+        return [render_example(tokenizer, example, max_length=max_length)]
+    ids = render_text(tokenizer, example.text or "").input_ids
+    starts = range(0, len(ids), max_length)
+    return [Rendered(ids[i : i + max_length], ids[i : i + max_length]) for i in starts]
+
+
 def render_prompt(tokenizer, messages: list[dict]) -> list[int]:
     """Token ids of the prompt for the model's next assistant turn (inference)."""
     ids: list[int] = []

@@ -32,6 +32,7 @@ class ValidationReport:
     n_dropped: int = 0  # removed because overflow == "drop"
     n_truncated: int = 0  # kept, to be truncated by the renderer, because overflow == "truncate"
     n_duplicates: int = 0  # examples equal to an earlier one
+    n_windowed: int = 0  # plain-text examples over max_length, split into context-sized windows
 
     @property
     def errors(self) -> list[DataIssue]:
@@ -64,6 +65,7 @@ class ValidationReport:
             "n_dropped": self.n_dropped,
             "n_truncated": self.n_truncated,
             "n_duplicates": self.n_duplicates,
+            "n_windowed": self.n_windowed,
             "duplicate_ratio": self.duplicate_ratio,
             "issues": [issue.to_dict() for issue in self.issues],
         }
@@ -192,6 +194,18 @@ def _check_lengths(
             report.issues.append(issue)
             continue
         if n_tokens <= max_length:
+            kept.append(example)
+            continue
+        if example.kind == "text":  # continued pre-training: a long document is many windows
+            windows = -(-n_tokens // max_length)
+            report.n_windowed += 1
+            message = (
+                f"text is {n_tokens} tokens; max_length is {max_length}: it is trained as "
+                f"{windows} windows of up to {max_length} tokens"
+            )
+            report.issues.append(
+                DataIssue("text_windowed", message, report.file, example.line, "/text", "warning")
+            )
             kept.append(example)
             continue
         report.n_too_long += 1

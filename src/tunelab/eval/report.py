@@ -96,7 +96,8 @@ def _data_line(data: dict) -> str:
         f"validation; {data.get('tokens_total', '?')} tokens, "
         f"{data.get('tokens_trained', '?')} trained on per epoch; over max_length: "
         f"{over['too_long']} (dropped {over['dropped']}, truncated {over['truncated']}); "
-        f"duplicates {over['duplicates']}"
+        f"duplicates {over['duplicates']}; long texts split into windows: "
+        f"{over.get('windowed', 0)}"
     )
 
 

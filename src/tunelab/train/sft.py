@@ -31,7 +31,7 @@ from safetensors.torch import load_file
 
 import tunelab
 from tunelab.data.batches import collate, epoch_batches
-from tunelab.data.render import Rendered, prompt_messages, render_example, token_counter
+from tunelab.data.render import Rendered, prompt_messages, render_windows, token_counter
 from tunelab.data.split import split_examples
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
@@ -111,16 +111,22 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
             config.test_file, tokenizer, config, max_length, purpose="eval"
         ).examples
 
-    def render(items):
-        return [render_example(tokenizer, e, max_length=max_length) for e in items]
+    def render(items) -> list[list[Rendered]]:  # per example: one row, or a long text's windows
+        return [render_windows(tokenizer, e, max_length=max_length) for e in items]
 
-    train, val = render(train_ex), render(val_ex)
-    stats = dataset_stats(train_ex, token_counts=[(len(r.input_ids), r.n_trained) for r in train])
+    train_rows, val_rows = render(train_ex), render(val_ex)
+    counts = [
+        (sum(len(r.input_ids) for r in rows), sum(r.n_trained for r in rows)) for rows in train_rows
+    ]
+    stats = dataset_stats(train_ex, token_counts=counts)
+    train = [r for rows in train_rows for r in rows]
+    val = [r for rows in val_rows for r in rows]
     overflow = {
         "too_long": train_report.n_too_long,
         "dropped": train_report.n_dropped,
         "truncated": train_report.n_truncated,
         "duplicates": train_report.n_duplicates,
+        "windowed": train_report.n_windowed,
     }
     return Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id)
 
@@ -276,7 +282,7 @@ def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved
             max_new_tokens=config.max_new_tokens,
             device=device,
         )
-    chosen = data.val_examples[: config.samples]
+    chosen = [e for e in data.val_examples if e.kind != "text"][: config.samples]  # have a prompt
     answers = generate_answers(
         model,
         tokenizer,
