@@ -319,3 +319,28 @@ def test_strip_adapter_name():
         strip_adapter_name(name) == "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"
     )
     assert strip_adapter_name("x.lora_embedding_A.default") == "x.lora_embedding_A"
+
+
+def test_batches_are_bounded_by_padded_tokens_so_a_long_prompt_runs_alone():
+    from types import SimpleNamespace
+
+    from tunelab.serve.engine import Sampling
+
+    engine = Engine(max_batch=16, max_batch_tokens=1000)
+    try:
+
+        def request(prompt_len: int, max_tokens: int = 50, n: int = 1):
+            sampling = Sampling(max_tokens=max_tokens, n=n)
+            return SimpleNamespace(prompt_ids=[1] * prompt_len, sampling=sampling, group="g")
+
+        short = [request(40) for _ in range(6)]  # 6 x (40 + 50) = 540 padded tokens
+        long = request(900)  # alone: 900 + 50 tokens
+        engine._queue = [short[0], long, *short[1:]]
+        first = engine._take_batch()
+        assert first == short  # the long prompt would make 7 x 950 padded tokens
+        assert engine._take_batch() == [long]  # the oldest request always runs, even over
+        engine._queue = [request(50, n=4), request(50, n=4), request(50, n=4)]
+        assert len(engine._take_batch()) == 2  # 12 rows x 100 tokens > 1000; 8 x 100 fits
+    finally:
+        engine._queue = []  # stand-ins, not requests to cancel
+        engine.close()

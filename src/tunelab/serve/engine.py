@@ -314,11 +314,15 @@ class Engine:
         dtype: str = "float32",
         max_adapters: int = 8,
         max_batch: int = 16,
+        max_batch_tokens: int = 16384,
         batch_window_s: float = 0.01,
         default_max_tokens: int = 2048,
     ):
         self.max_loaded, self.device, self.dtype = max_loaded, device, dtype
         self.max_adapters, self.max_batch = max_adapters, max_batch
+        # a batch is left-padded: rows x (longest prompt + most new tokens) bounds its KV cache
+        # and activations, so one long prompt runs alone instead of with a full batch
+        self.max_batch_tokens = max_batch_tokens
         self.batch_window_s, self.default_max_tokens = batch_window_s, default_max_tokens
         self._models: OrderedDict[tuple, _Loaded] = OrderedDict()
         self._load_lock = threading.Lock()  # the LRU and loading
@@ -584,16 +588,19 @@ class Engine:
                 self._running = []
 
     def _take_batch(self) -> list[_Request]:
-        """The oldest request and the queued ones of its group, up to ``max_batch`` rows."""
+        """The oldest request and the queued ones of its group, up to ``max_batch`` rows and
+        ``max_batch_tokens`` padded tokens (the oldest request always runs, even alone)."""
         if not self._queue:
             return []
         group = self._queue[0].group
-        batch, rows = [], 0
+        batch, rows, width, new = [], 0, 0, 0
         for request in list(self._queue):
-            n = request.sampling.n
-            if request.group == group and (not batch or rows + n <= self.max_batch):
+            n, w = request.sampling.n, max(width, len(request.prompt_ids))
+            m = max(new, request.sampling.max_tokens)
+            fits = rows + n <= self.max_batch and (rows + n) * (w + m) <= self.max_batch_tokens
+            if request.group == group and (not batch or fits):
                 batch.append(request)
-                rows += n
+                rows, width, new = rows + n, w, m
                 self._queue.remove(request)
         return batch
 
