@@ -1,8 +1,10 @@
 """Training-step throughput of tunelab's SFT step against the plain transformers path, same run.
 
-Peer: ``model(input_ids, labels=labels).loss`` (full-vocabulary logits at every position, as the
-transformers Trainer and TRL's SFTTrainer compute it) with PEFT's usual ``lora_dropout=0.05``.
-tunelab: logits only at trained positions, ``lora_dropout=0``. Same model, data, batches, LoRA rank.
+Peer: ``model(input_ids, labels=labels).loss`` on right-padded batches (full-vocabulary logits
+at every position, as the transformers Trainer and TRL's SFTTrainer compute it) with PEFT's usual
+``lora_dropout=0.05``. tunelab: the step its recipe runs, the batch packed into one row with no
+padding and attention per example, logits only at trained positions, ``lora_dropout=0``. Same
+model, data, batches, LoRA rank; tokens/s counts real (unpadded) tokens for both.
 Machines here are noisy: the two are interleaved and the ratio is what to read.
 
     .venv/bin/python bench/train_speed.py [--steps 6] [--batch-size 8]
@@ -20,9 +22,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
 
-from tunelab.data.batches import collate, epoch_batches  # noqa: E402
+from tunelab.data.batches import collate, epoch_batches, pack  # noqa: E402
 from tunelab.data.render import render_example  # noqa: E402
 from tunelab.data.validate import load_examples  # noqa: E402
+from tunelab.models.attention import packed_attention  # noqa: E402
 from tunelab.models.forward import trained_token_loss  # noqa: E402
 from tunelab.models.load import load_base  # noqa: E402
 
@@ -46,16 +49,16 @@ def build(dropout: float):
     return model, tokenizer, opt
 
 
-def step(model, opt, batch, selective: bool) -> int:
-    if selective:
-        loss_sum, n, _ = trained_token_loss(model, batch)
-        loss = loss_sum / n
+def step(model, opt, items, pad_id: int, tunelab: bool) -> int:
+    if tunelab:
+        with packed_attention(model):
+            loss_sum, n, _ = trained_token_loss(model, pack(items))
+            (loss_sum / n).backward()
     else:
-        loss = model(**batch).loss
-    loss.backward()
+        model(**collate(items, pad_id)).loss.backward()
     opt.step()
     opt.zero_grad(set_to_none=True)
-    return int(batch["attention_mask"].sum())
+    return sum(len(r.input_ids) for r in items)
 
 
 def main() -> None:
@@ -67,12 +70,13 @@ def main() -> None:
     tokenizer = contenders["tunelab"][0][1]
     items = [render_example(tokenizer, e) for e in load_examples(DATA)]
     order = epoch_batches([len(r.input_ids) for r in items], args.batch_size, 0, 0)
-    batches = [collate([items[i] for i in b], tokenizer.pad_token_id) for b in order]
+    batches = [[items[i] for i in b] for b in order]
     totals = {name: [0, 0.0] for name in contenders}
     for i in range(args.steps + 1):  # step 0 warms up and is not counted
-        for name, ((model, _, opt), selective) in contenders.items():
+        for name, ((model, _, opt), is_tunelab) in contenders.items():
             started = time.perf_counter()
-            tokens = step(model, opt, batches[i % len(batches)], selective)
+            batch = batches[i % len(batches)]
+            tokens = step(model, opt, batch, tokenizer.pad_token_id, is_tunelab)
             if i:
                 totals[name][0] += tokens
                 totals[name][1] += time.perf_counter() - started

@@ -116,3 +116,12 @@ def test_bad_config_key_is_named_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "learning_rat: unknown key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_data_check_shows_the_memory_estimate(tiny_model_dir, toy_data, capsys):
+    assert main(["data", "check", str(toy_data), "--model", str(tiny_model_dir)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("peak memory")]
+    assert len(line) == 1 and "GB of" in line[0] and "gradient checkpointing off" in line[0]
+    assert main(["data", "check", str(toy_data), "--model", str(tiny_model_dir), "--json"]) == 0
+    memory = json.loads(capsys.readouterr().out)["estimate"]["memory"]
+    assert memory["estimated_peak_bytes"] > 0 and memory["token_budget"] >= 1

@@ -150,3 +150,15 @@ def test_format_histogram_draws_scaled_bars():
     text = format_histogram([{"lo": 1, "hi": 9, "count": 2}, {"lo": 10, "hi": 19, "count": 4}])
     assert text.splitlines() == ["  1-9 | " + "#" * 20 + " 2", "10-19 | " + "#" * 40 + " 4"]
     assert format_histogram([]) == "(no data)"
+
+
+def test_generation_batches_bound_rows_and_padded_tokens():
+    from tunelab.data.batches import generation_batches
+
+    lengths = [30, 10, 900, 20, 40, 25]
+    batches = generation_batches(lengths, max_rows=3, max_tokens=400, new_tokens=50)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert [2] in batches  # the long prompt goes alone, even over the budget
+    for b in batches:
+        assert len(b) <= 3
+        assert len(b) == 1 or len(b) * (max(lengths[i] for i in b) + 50) <= 400

@@ -13,7 +13,7 @@ import torch
 from helpers import write_jsonl
 from safetensors.torch import load_file
 
-from tunelab.errors import ConfigError, DataValidationError
+from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.train.config import load_config, parse_set
 from tunelab.train.sft import run_sft
 
@@ -292,3 +292,73 @@ def test_learning_rate_multiplier_scales_only_the_auto_rate(tmp_path):
         None, {"train_file": "x.jsonl", "learning_rate_multiplier": 0.5, "learning_rate": 3e-4}
     )
     assert resolve_auto(fixed, 313, 8192, 135_000_000)["learning_rate"] == pytest.approx(3e-4)
+
+
+def test_a_step_split_by_the_token_budget_equals_the_whole_batch(
+    tiny_model_dir, toy_data, tmp_path
+):
+    """Several packed rows with accumulated gradients give the step one padded batch gives."""
+    from safetensors.torch import load_file
+
+    runs = {}
+    for budget in (80, 100_000):  # 80: one example per row; 100k: the whole batch in one row
+        out = tmp_path / f"b{budget}"
+        config = make_config(
+            tiny_model_dir, toy_data, out, batch_size=8, max_steps=3, token_budget=budget
+        )
+        report = run_sft(config, progress=False)
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        losses = [r["train_loss"] for r in rows if "train_loss" in r]
+        runs[budget] = (report, losses, load_file(str(out / "best.safetensors")))
+    (small, small_losses, small_w), (big, big_losses, big_w) = runs[80], runs[100_000]
+    assert small["resolved"]["token_budget"] == 80 and big["resolved"]["token_budget"] == 100_000
+    assert small_losses == pytest.approx(big_losses, abs=2e-4) and len(small_losses) == 3  # 4 d.p.
+    assert all(torch.allclose(small_w[k], big_w[k], atol=1e-5) for k in big_w)
+
+
+def test_the_step_loss_equals_the_padded_batch_loss(tiny_model_dir, toy_data, tmp_path):
+    from tunelab.data.batches import collate, pack, token_groups
+    from tunelab.models.attention import packed_attention
+    from tunelab.models.forward import trained_token_loss
+    from tunelab.train.sft import build_model, prepare_data, resolve_auto
+
+    config = make_config(tiny_model_dir, toy_data, tmp_path / "r", method="full")
+    from tunelab.models.load import load_tokenizer
+
+    data = prepare_data(config, load_tokenizer(str(tiny_model_dir)), 256)
+    resolved = resolve_auto(config, len(data.train), 256, 1000) | {"gradient_checkpointing": False}
+    model, _ = build_model(config, resolved)
+    items = data.train[:8]
+    padded_sum, padded_n, _ = trained_token_loss(model, collate(items, data.pad_id))
+    lengths = [len(r.input_ids) for r in items]
+    parts = token_groups(list(range(8)), lengths, max(lengths) + 1)
+    assert len(parts) > 1
+    with packed_attention(model):
+        packed = [trained_token_loss(model, pack([items[i] for i in p])) for p in parts]
+    assert sum(n for _, n, _ in packed) == padded_n
+    assert float(sum(s for s, _, _ in packed)) == pytest.approx(float(padded_sum), rel=1e-5)
+
+
+def test_a_run_that_cannot_fit_is_refused_before_any_model_load(
+    tiny_model_dir, toy_data, tmp_path, monkeypatch
+):
+    from tunelab.train import memory, sft
+
+    monkeypatch.setattr(memory, "available_memory", lambda *a, **k: 50 * 2**20)  # 50 MB
+    monkeypatch.setattr(sft, "build_model", lambda *a: pytest.fail("the model was loaded"))
+    with pytest.raises(TunelabError) as err:
+        run_sft(make_config(tiny_model_dir, toy_data, tmp_path / "r"), progress=False)
+    assert err.value.code == "insufficient_memory"
+    assert "GB" in err.value.message and "available" in err.value.message
+
+
+def test_the_report_records_estimated_and_measured_peak_memory(tiny_model_dir, toy_data, tmp_path):
+    report = run_sft(
+        make_config(tiny_model_dir, toy_data, tmp_path / "r", max_steps=2), progress=False
+    )
+    memory = report["memory"]
+    assert memory["estimated_peak_bytes"] > 0 and memory["measured_peak_bytes"] > 0
+    assert memory["token_budget"] >= memory["longest_example"]
+    run = json.loads((tmp_path / "r" / "run.json").read_text())
+    assert run["memory"]["token_budget"] == report["resolved"]["token_budget"]
+    assert "peak memory" in (tmp_path / "r" / "report.md").read_text()

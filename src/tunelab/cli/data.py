@@ -82,4 +82,8 @@ def render_check(result: dict) -> str:
                 f"min ({est['epochs']} epochs at ~{est['tokens_per_second']:.0f} "
                 f"tokens/s, {est['device']})"
             )
+    memory = result.get("estimate", {}).get("memory")
+    if memory:
+        shown = memory.get("summary") or f"does not fit: [{memory['code']}] {memory['error']}"
+        lines.append(f"peak memory (estimated): {shown}")
     return "\n".join(lines)

@@ -89,6 +89,18 @@ def format_summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _memory_line(memory: dict | None) -> list[str]:
+    if not memory:
+        return []
+    gb = 2**30
+    gc = "on" if memory["gradient_checkpointing"] else "off"
+    return [
+        f"- peak memory: estimated {memory['estimated_peak_bytes'] / gb:.2f} GB, measured "
+        f"{memory['measured_peak_bytes'] / gb:.2f} GB (resident); token budget "
+        f"{memory['token_budget']} tokens per forward, gradient checkpointing {gc}"
+    ]
+
+
 def _data_line(data: dict) -> str:
     over = data["overflow"]
     return (
@@ -120,6 +132,7 @@ def _markdown(report: dict) -> str:
         f"learning rate {res['learning_rate']:.3g}, eval every {res['eval_every']} steps, "
         f"device {res['device']}, dtype {res['dtype']}",
         _data_line(report["data"]),
+        *_memory_line(report.get("memory")),
         "",
         "## Sample generations",
         "",

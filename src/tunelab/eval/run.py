@@ -3,29 +3,50 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
-from tunelab.data.batches import collate, eval_batches
+from tunelab.data.batches import collate, eval_batches, eval_packs, generation_batches, pack
 from tunelab.data.render import Rendered, prompt_messages, render_example, render_prompt
 from tunelab.data.validate import load_examples
 from tunelab.eval.metrics import accuracy, perplexity, score_answer
+from tunelab.models.attention import packed_attention
 from tunelab.models.forward import trained_token_loss
 
 
 @torch.no_grad()
 def evaluate_loss(
-    model, items: list[Rendered], *, pad_id: int, batch_size: int = 8, device: str = "cpu"
+    model,
+    items: list[Rendered],
+    *,
+    pad_id: int,
+    batch_size: int = 8,
+    device: str = "cpu",
+    packed: bool = True,
+    max_tokens: int = 2048,
 ) -> dict:
-    """Mean loss over trained tokens, its perplexity, and next-token accuracy on them."""
+    """Mean loss over trained tokens, its perplexity, and next-token accuracy on them.
+
+    Packed (default): rows of up to ``max_tokens`` tokens, no padding, attention per example.
+    Otherwise padded batches of ``batch_size``. The numbers are the same either way (up to float
+    rounding); ``max_tokens`` bounds the memory of one forward.
+    """
     was_training = model.training
     model.eval()
+    lengths = [len(r.input_ids) for r in items]
+    if packed:
+        groups, switch = eval_packs(lengths, max_tokens), packed_attention(model)
+    else:
+        groups, switch = eval_batches(lengths, batch_size), nullcontext()
     total, tokens, correct = 0.0, 0, 0
-    for idx in eval_batches([len(r.input_ids) for r in items], batch_size):
-        batch = collate([items[i] for i in idx], pad_id, device)
-        loss, n, right = trained_token_loss(model, batch)
-        total, tokens, correct = total + float(loss), tokens + n, correct + right
+    with switch:
+        for idx in groups:
+            rows = [items[i] for i in idx]
+            batch = pack(rows, device) if packed else collate(rows, pad_id, device)
+            loss, n, right = trained_token_loss(model, batch)
+            total, tokens, correct = total + float(loss), tokens + n, correct + right
     model.train(was_training)
     mean = total / max(tokens, 1)
     return {
@@ -44,15 +65,18 @@ def generate_answers(
     *,
     max_new_tokens: int = 64,
     batch_size: int = 16,
+    max_batch_tokens: int = 16384,
     device: str = "cpu",
 ) -> list[str]:
-    """Greedy answers to each conversation's next assistant turn (batched, left-padded)."""
+    """Greedy answers to each conversation's next assistant turn (left-padded batches of at most
+    ``batch_size`` rows and ``max_batch_tokens`` padded tokens)."""
     was_training = model.training
     model.eval()
     prompts = [render_prompt(tokenizer, msgs) for msgs in conversations]
     answers: list[str] = [""] * len(prompts)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    for idx in eval_batches([len(p) for p in prompts], batch_size):
+    lengths = [len(p) for p in prompts]
+    for idx in generation_batches(lengths, batch_size, max_batch_tokens, max_new_tokens):
         width = max(len(prompts[i]) for i in idx)
         ids = torch.full((len(idx), width), pad, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)

@@ -2,6 +2,10 @@
 
 Only positions whose next token is trained go through the output head: on SmolLM2 the 49k-word head
 is a fifth of the compute, and most tokens of a chat (system prompt, questions) are not trained.
+
+A batch is either padded (``data.batches.collate``: attention_mask [B, T]) or packed
+(``data.batches.pack``: one row [1, N], position_ids and segment boundaries, no mask); a packed
+batch runs inside ``models.attention.packed_attention``, so attention stays inside each example.
 """
 
 from __future__ import annotations
@@ -9,20 +13,39 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# The attention implementation name packed batches need (registered in models.attention, which
+# imports this module; the name lives here so that the import goes one way).
+PACKED = "tunelab_packed"
+SEGMENT_KEYS = ("position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
+
 
 def causal_lm(model):
     """The transformers model under a PEFT wrapper (or the model itself)."""
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
+def is_packed(batch: dict) -> bool:
+    return "cu_seq_lens_q" in batch
+
+
 def trained_token_loss(model, batch: dict) -> tuple[torch.Tensor, int, int]:
     """(summed cross-entropy, number of trained tokens, number predicted right) for a batch.
 
-    batch: input_ids, attention_mask, labels, each [B, T]; labels are -100 where not trained.
+    batch: input_ids, labels, each [B, T], labels -100 where not trained; plus attention_mask [B, T]
+    (padded) or the ``pack`` keys (packed, B = 1), which must run inside ``packed_attention``.
     """
     lm = causal_lm(model)
+    if is_packed(batch):
+        if lm.config._attn_implementation != PACKED:
+            # Under sdpa the row would get a dense [N, N] mask; and a switch made here could not
+            # cover the backward pass, where gradient checkpointing recomputes attention.
+            raise ValueError("a packed batch runs inside models.attention.packed_attention(model)")
+        inputs = {k: batch[k] for k in SEGMENT_KEYS}
+    else:
+        inputs = {"attention_mask": batch["attention_mask"]}
+    # use_cache=False: a loss pass has no use for the KV cache the config asks for.
     hidden = lm.get_decoder()(
-        input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        input_ids=batch["input_ids"], use_cache=False, **inputs
     ).last_hidden_state  # [B, T, H]
     targets = batch["labels"][:, 1:]  # [B, T-1]: token t+1 is predicted at t
     keep = targets != -100

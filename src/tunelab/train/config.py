@@ -67,6 +67,13 @@ class SFTConfig(BaseModel):
         "learning_rate_multiplier); ignored when learning_rate is a number.",
     )
     batch_size: int | Auto = Field("auto", description="Examples per optimizer step.")
+    token_budget: int | Auto = Field(
+        "auto",
+        description="Most tokens in one forward pass: a step's examples are packed into rows of "
+        "at most this many tokens (no padding), gradients accumulated over the rows, so the "
+        "step is the same as one batch. auto: the largest that fits in the memory available "
+        "(estimated before any compute), at most 2048, never less than the longest example.",
+    )
     max_length: int | Auto = Field(
         "auto", description="Longest example in tokens after the chat template; auto: context."
     )
@@ -105,7 +112,16 @@ class SFTConfig(BaseModel):
         "auto", description="Weights dtype; auto: float32 on CPU, bfloat16 where the GPU has it."
     )
     gradient_checkpointing: bool | Auto = Field(
-        "auto", description="Trade compute for memory; auto: off on CPU, on for large GPU models."
+        "auto",
+        description="Trade compute for memory; auto: on only when the longest example would not "
+        "fit in the memory available without it.",
+    )
+    memory_fraction: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of the available memory a run may plan to use (the estimate must "
+        "fit in it, else the run is refused before any compute).",
     )
     keep_checkpoints: int = Field(2, ge=1, description="Newest checkpoints kept on disk.")
     samples: int = Field(
@@ -116,7 +132,7 @@ class SFTConfig(BaseModel):
         None, ge=1, description="Stop after this many optimizer steps (for quick trials)."
     )
 
-    @field_validator("epochs", "batch_size", "eval_every", "max_length")
+    @field_validator("epochs", "batch_size", "eval_every", "max_length", "token_budget")
     @classmethod
     def _positive(cls, value):
         if value != "auto" and value < 1:

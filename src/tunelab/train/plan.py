@@ -8,8 +8,10 @@ from pathlib import Path
 from tunelab.data.render import render_example, token_counter
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
+from tunelab.errors import TunelabError
 from tunelab.models.catalog import DEFAULT_MODEL
 from tunelab.train.config import auto_batch_size, auto_epochs
+from tunelab.train.memory import ModelShape, plan_memory, trainable_parameters
 
 # Measured on this project's 2-core CPU machines (metrics.jsonl of the demo run): a LoRA step on
 # the 135M built-in model processes ~290 tokens/s in float32; time scales with parameter count.
@@ -63,5 +65,21 @@ def check_file(
             "device": device,
             "model": model or DEFAULT_MODEL,
             "max_length": limit,
+            "memory": estimate_memory(ModelShape.from_model_dir(model_dir), counts),
         }
     return result
+
+
+def estimate_memory(shape: ModelShape, counts: list[tuple[int, int]]) -> dict:
+    """The memory plan of a default run (LoRA, auto budget and checkpointing) on this machine;
+    a refusal is shown as the check's answer rather than raised."""
+    try:
+        plan = plan_memory(
+            shape,
+            lengths=[n for n, _ in counts],
+            trained=[t for _, t in counts],
+            trainable=trainable_parameters(shape, "lora"),
+        )
+    except TunelabError as e:
+        return {"code": e.code, "error": e.message}
+    return plan.to_dict() | {"summary": plan.describe()}

@@ -9,8 +9,13 @@ Features
   result is the best evaluation's weights, not the last step's.
 - Atomic, verified checkpoints at every evaluation; ``resume`` continues a killed run and, on CPU
   with the same seed, ends with the same weights as an uninterrupted run.
+- No compute on padding: a step's ``batch_size`` examples are packed into rows of at most
+  ``token_budget`` tokens (attention per example, ``models.attention``), gradients accumulated
+  over the rows and normalised by the step's trained tokens, so the step equals one batch.
+- Memory planned before any compute (``train.memory``): the token budget and gradient
+  checkpointing are chosen to fit, or the run is refused with the numbers.
 
-Assumptions: one device, one process; examples fit in memory (they are short chat turns).
+Assumptions: one device, one process; the longest example fits in memory (else: refused).
 """
 
 from __future__ import annotations
@@ -30,14 +35,15 @@ import torch
 from safetensors.torch import load_file
 
 import tunelab
-from tunelab.data.batches import collate, epoch_batches
-from tunelab.data.render import Rendered, prompt_messages, render_windows, token_counter
+from tunelab.data.batches import epoch_batches, pack, token_groups
+from tunelab.data.render import IGNORE, Rendered, prompt_messages, render_windows, token_counter
 from tunelab.data.split import split_examples
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
+from tunelab.models.attention import packed_attention
 from tunelab.models.catalog import count_safetensors_parameters, model_context
 from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
@@ -51,6 +57,13 @@ from tunelab.store.atomic import (
 from tunelab.train import checkpoint as ckpt
 from tunelab.train import faults
 from tunelab.train.config import SFTConfig, auto_batch_size, auto_epochs, auto_learning_rate
+from tunelab.train.memory import (
+    MemoryPlan,
+    ModelShape,
+    plan_memory,
+    process_peak_rss,
+    trainable_parameters,
+)
 from tunelab.train.runstate import MetricsLog, cached_json, rng_state, save_best, set_rng_state
 
 log = logging.getLogger(__name__)
@@ -172,13 +185,11 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
                 param="learning_rate_multiplier",
             )
     every = config.eval_every if config.eval_every != "auto" else max(1, math.ceil(total / 8))
-    gc = config.gradient_checkpointing
-    if gc == "auto":
-        gc = False  # CPU: recomputation costs a third more time and memory is plentiful
     return {
         "device": device,
         "dtype": pick_dtype(config.dtype, device),
-        "gradient_checkpointing": gc,
+        "gradient_checkpointing": config.gradient_checkpointing,  # planned by plan_run_memory
+        "token_budget": config.token_budget,
         "epochs": epochs,
         "batch_size": batch,
         "learning_rate": lr,
@@ -187,6 +198,30 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         "steps_per_epoch": steps_per_epoch,
         "total_steps": total,
     }
+
+
+def plan_run_memory(
+    config: SFTConfig, model_dir: Path, data: Prepared, resolved: dict, saved: dict | None
+) -> MemoryPlan:
+    """Token budget and gradient checkpointing that fit in memory, set in ``resolved``; refused
+    (``insufficient_memory``) before any compute when nothing fits. A resumed run keeps the
+    values it started with: another split of a step would change its float sums."""
+    shape = ModelShape.from_model_dir(model_dir)
+    before = (saved or {}).get("resolved", {})
+    lora = config.lora
+    plan = plan_memory(
+        shape,
+        lengths=[len(r.input_ids) for r in data.train],
+        trained=[r.n_trained for r in data.train],
+        trainable=trainable_parameters(shape, config.method, lora.r, lora.target_modules),
+        token_budget=before.get("token_budget", config.token_budget),
+        gradient_checkpointing=before.get("gradient_checkpointing", config.gradient_checkpointing),
+        safety=config.memory_fraction,
+        dtype_bytes=4 if resolved["dtype"] == "float32" else 2,
+    )
+    resolved["token_budget"] = plan.token_budget
+    resolved["gradient_checkpointing"] = plan.gradient_checkpointing
+    return plan
 
 
 def new_run_dir(config: SFTConfig) -> Path:
@@ -273,7 +308,10 @@ def make_optimizer(model, config: SFTConfig, resolved: dict):
 def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved: dict) -> dict:
     """Validation loss and token accuracy, held-out test accuracy, sample answers."""
     device, pad = resolved["device"], tokenizer.pad_token_id
-    result = {"validation": evaluate_loss(model, data.val, pad_id=pad, device=device)}
+    budget = resolved["token_budget"]
+    result = {
+        "validation": evaluate_loss(model, data.val, pad_id=pad, device=device, max_tokens=budget)
+    }
     if data.test_examples:
         result["test"] = score_examples(
             model,
@@ -318,7 +356,7 @@ def train_loop(
     """Optimizer steps with evaluation, early stopping and checkpoints. Returns the outcome."""
     from tqdm.auto import tqdm
 
-    device, pad = resolved["device"], tokenizer.pad_token_id
+    device = resolved["device"]
     params, optimizer, scheduler = make_optimizer(model, config, resolved)
     state = {
         "step": 0,
@@ -341,6 +379,7 @@ def train_loop(
         run_dir / "metrics.jsonl", state["step"] if checkpoints else None, on_metrics
     )
     lengths = [len(r.input_ids) for r in data.train]
+    targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]  # as the loss
     total, every = resolved["total_steps"], resolved["eval_every"]
     autocast = torch.autocast(
         device_type=device.split(":")[0],
@@ -356,18 +395,24 @@ def train_loop(
         batches = epoch_batches(lengths, resolved["batch_size"], config.seed, state["epoch"])
         while state["batch"] < len(batches) and state["step"] < total:
             started = time.perf_counter()
-            batch = collate([data.train[i] for i in batches[state["batch"]]], pad, device)
-            with autocast:
-                loss_sum, n_tokens, _ = trained_token_loss(model, batch)
-            loss = loss_sum / max(n_tokens, 1)
-            loss_value = loss.item()
+            step = batches[state["batch"]]
+            n_tokens = sum(targets[i] for i in step)
+            loss_value, seen = 0.0, 0
+            for part in token_groups(step, lengths, resolved["token_budget"]):
+                batch = pack([data.train[i] for i in part], device)  # [1, <= budget]
+                with packed_attention(model):  # backward too: checkpointing recomputes attention
+                    with autocast:
+                        loss_sum, _, _ = trained_token_loss(model, batch)
+                    # each part's share of the step's mean: the gradients sum to the whole batch's
+                    (loss_sum / max(n_tokens, 1)).backward()
+                loss_value += loss_sum.item() / max(n_tokens, 1)
+                seen += batch["input_ids"].numel()
             if not math.isfinite(loss_value):
                 raise TrainingError(
                     f"loss became {loss_value} at step {state['step'] + 1}; lower the "
                     "learning_rate or check the data",
                     code="nan_loss",
                 )
-            loss.backward()
             grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
             optimizer.step()
             scheduler.step()
@@ -375,7 +420,6 @@ def train_loop(
             state["step"] += 1
             state["batch"] += 1
             state["trained_tokens"] += n_tokens
-            seen = int(batch["attention_mask"].sum())
             tps = seen / (time.perf_counter() - started)
             metrics.write(
                 {
@@ -413,7 +457,13 @@ def evaluate_and_checkpoint(
     model, optimizer, scheduler, data, config, resolved, run_dir, state, metrics
 ) -> str:
     """Validate, track the best weights, write a checkpoint; "early_stopping" when patience ends."""
-    val = evaluate_loss(model, data.val, pad_id=data.pad_id, device=resolved["device"])
+    val = evaluate_loss(
+        model,
+        data.val,
+        pad_id=data.pad_id,
+        device=resolved["device"],
+        max_tokens=resolved["token_budget"],
+    )
     improved = state["best_loss"] is None or (
         val["loss"] < state["best_loss"] - config.early_stopping_min_delta
     )
@@ -474,6 +524,7 @@ def run_sft(
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
     resolved = resolve_auto(config, len(data.train), max_length, parameters)
+    memory = plan_run_memory(config, model_dir, data, resolved, saved if resume else None)
     if resume is None:
         run_dir = new_run_dir(config)
         run = {
@@ -486,6 +537,7 @@ def run_sft(
                 "n_test": len(data.test_examples),
                 **data.overflow,
             },
+            "memory": memory.to_dict(),
             "versions": versions(),
             "created_at": datetime.now().isoformat(timespec="seconds"),
             "run_dir": str(run_dir),
@@ -497,6 +549,7 @@ def run_sft(
     log.info(
         "hyperparameters (auto resolved): %s", ", ".join(f"{k} {v}" for k, v in resolved.items())
     )
+    log.info("peak memory (estimated): %s", memory.describe())
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     model, tokenizer = build_model(config, resolved)
@@ -526,6 +579,7 @@ def run_sft(
         "steps": outcome["step"],
         "trained_tokens": outcome["trained_tokens"],
         "train_seconds": round(time.time() - started, 1),
+        "memory": memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
     }
     write_report(run_dir, report)
     return report
