@@ -19,6 +19,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -52,7 +53,7 @@ def make_rows(n: int, seed: int) -> list[dict]:
     return rows
 
 
-def contender(kind: str, rows_json: str, steps: int) -> dict:
+def contender(kind: str, rows_path: str, steps: int) -> dict:
     """In the subprocess: train the chosen steps one way; tokens/s and peak RSS."""
     import torch
     from peft import LoraConfig, get_peft_model
@@ -75,7 +76,8 @@ def contender(kind: str, rows_json: str, steps: int) -> dict:
     model = get_peft_model(model, lora)
     model.train()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    rows = json.loads(rows_json)
+    with open(rows_path) as fh:
+        rows = json.load(fh)
     examples = [Example(line=i, messages=r["messages"]) for i, r in enumerate(rows)]
     items = [render_example(tokenizer, e) for e in examples]
     lengths = [len(r.input_ids) for r in items]
@@ -106,6 +108,8 @@ def contender(kind: str, rows_json: str, steps: int) -> dict:
         if n < steps:  # the longest step counts for memory only
             tokens += sum(lengths[i] for i in step)
             seconds += time.perf_counter() - started
+        if n == steps - 1:  # the throughput stands even if the longest step then fails
+            print(json.dumps({"tokens_per_second": tokens / seconds}), flush=True)
     return {
         "tokens_per_second": tokens / seconds,
         "peak_rss_gb": process_peak_rss() / GB,
@@ -125,12 +129,19 @@ def run(kind: str, rows: list[dict], steps: int, limit_gb: float) -> dict:
         "print(json.dumps(contender(sys.argv[1], sys.argv[2], int(sys.argv[3]))))"
     )
     here = os.path.dirname(os.path.abspath(__file__))
-    args = [sys.executable, "-c", code, kind, json.dumps(rows), str(steps), here]
-    done = subprocess.run(args, capture_output=True, text=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
+        json.dump(rows, fh)
+        fh.flush()
+        args = [sys.executable, "-c", code, kind, fh.name, str(steps), here]
+        done = subprocess.run(args, capture_output=True, text=True)
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["?"]
-        return {"failed": f"exit {done.returncode}: {tail[0][:160]}"}
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        return {
+            **(lines[-1] if lines else {}),
+            "failed": f"exit {done.returncode}: {tail[0][:120]}",
+        }
+    return lines[-1]
 
 
 def main() -> None:
@@ -143,7 +154,10 @@ def main() -> None:
     results = {kind: run(kind, rows, args.steps, args.limit_gb) for kind in ("padded", "packed")}
     for kind, r in results.items():
         if "failed" in r:
-            print(f"{kind:<8} failed: {r['failed']}")
+            speed = (
+                f"{r['tokens_per_second']:7.1f} tokens/s, then " if "tokens_per_second" in r else ""
+            )
+            print(f"{kind:<8} {speed}the longest step failed: {r['failed']}")
             continue
         planned = (
             f", estimate {r['estimate_gb']:.2f} GB at token budget {r['token_budget']}"
@@ -155,7 +169,7 @@ def main() -> None:
             f"{planned} (longest example {r['longest_example']}, longest step "
             f"{r['longest_step_tokens']} tokens)"
         )
-    if all("failed" not in r for r in results.values()):
+    if all("tokens_per_second" in r for r in results.values()):
         ratio = results["packed"]["tokens_per_second"] / results["padded"]["tokens_per_second"]
         print(f"packed / padded throughput: {ratio:.2f}x")
 
