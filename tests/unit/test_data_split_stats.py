@@ -162,3 +162,16 @@ def test_generation_batches_bound_rows_and_padded_tokens():
     for b in batches:
         assert len(b) <= 3
         assert len(b) == 1 or len(b) * (max(lengths[i] for i in b) + 50) <= 400
+
+
+def test_rows_of_similar_length_are_padded_and_mixed_ones_packed():
+    from tunelab.data.batches import collate_or_pack
+    from tunelab.data.render import Rendered
+
+    def row(n: int) -> Rendered:
+        return Rendered(list(range(1, n + 1)), list(range(1, n + 1)))
+
+    similar = collate_or_pack([row(100), row(95), row(90)], pad_id=0)  # 300 padded for 285
+    assert "attention_mask" in similar and similar["input_ids"].shape == (3, 100)
+    mixed = collate_or_pack([row(400), row(20), row(30)], pad_id=0)  # 1200 padded for 450
+    assert "cu_seq_lens_q" in mixed and mixed["input_ids"].shape == (1, 450)

@@ -298,20 +298,25 @@ def test_a_step_split_by_the_token_budget_equals_the_whole_batch(
     tiny_model_dir, toy_data, tmp_path
 ):
     """Several packed rows with accumulated gradients give the step one padded batch gives."""
+    from helpers import toy_rows, write_jsonl
     from safetensors.torch import load_file
 
+    rows = toy_rows(40)
+    for row in rows[::3]:  # mixed lengths: a whole batch in one row is packed, not padded
+        row["messages"][1]["content"] += " please" * 25
+    data = write_jsonl(tmp_path / "mixed.jsonl", rows)
     runs = {}
-    for budget in (80, 100_000):  # 80: one example per row; 100k: the whole batch in one row
+    for budget in (250, 100_000):  # 250: rows of a few examples; 100k: one packed row
         out = tmp_path / f"b{budget}"
         config = make_config(
-            tiny_model_dir, toy_data, out, batch_size=8, max_steps=3, token_budget=budget
+            tiny_model_dir, data, out, batch_size=8, max_steps=3, token_budget=budget
         )
         report = run_sft(config, progress=False)
         rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
         losses = [r["train_loss"] for r in rows if "train_loss" in r]
         runs[budget] = (report, losses, load_file(str(out / "best.safetensors")))
-    (small, small_losses, small_w), (big, big_losses, big_w) = runs[80], runs[100_000]
-    assert small["resolved"]["token_budget"] == 80 and big["resolved"]["token_budget"] == 100_000
+    (small, small_losses, small_w), (big, big_losses, big_w) = runs[250], runs[100_000]
+    assert small["resolved"]["token_budget"] == 250 and big["resolved"]["token_budget"] == 100_000
     assert small_losses == pytest.approx(big_losses, abs=2e-4) and len(small_losses) == 3  # 4 d.p.
     assert all(torch.allclose(small_w[k], big_w[k], atol=1e-5) for k in big_w)
 

@@ -88,6 +88,25 @@ def collate(items: list[Rendered], pad_id: int, device: str = "cpu") -> dict:
     }
 
 
+MAX_PADDING = 0.2  # of the real tokens: below it, padded rows beat packing's per-example attention
+
+
+def collate_or_pack(
+    items: list[Rendered], pad_id: int, device: str = "cpu", max_padding: float = MAX_PADDING
+) -> dict:
+    """``collate`` when padding adds at most ``max_padding`` of the real tokens, else ``pack``.
+
+    Short rows of similar length (length-grouped chat batches) run faster padded: one batched
+    attention call per layer instead of one per example (the demo's steps were ~15% slower
+    packed). Rows of mixed or long lengths pack, so padding never costs more than that share.
+    """
+    real = sum(len(r.input_ids) for r in items)
+    padded = len(items) * max(len(r.input_ids) for r in items)
+    if padded <= (1 + max_padding) * real:
+        return collate(items, pad_id, device)
+    return pack(items, device)
+
+
 def pack(items: list[Rendered], device: str = "cpu") -> dict:
     """Concatenate items into one row with no padding; each keeps its own positions and attention.
 

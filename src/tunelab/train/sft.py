@@ -9,9 +9,10 @@ Features
   result is the best evaluation's weights, not the last step's.
 - Atomic, verified checkpoints at every evaluation; ``resume`` continues a killed run and, on CPU
   with the same seed, ends with the same weights as an uninterrupted run.
-- No compute on padding: a step's ``batch_size`` examples are packed into rows of at most
-  ``token_budget`` tokens (attention per example, ``models.attention``), gradients accumulated
-  over the rows and normalised by the step's trained tokens, so the step equals one batch.
+- Little compute on padding: a step's ``batch_size`` examples go in rows of at most
+  ``token_budget`` tokens, packed (attention per example, ``models.attention``) unless padding
+  would add under a fifth (``data.batches.collate_or_pack``); gradients are accumulated over the
+  rows and normalised by the step's trained tokens, so the step equals one batch.
 - Memory planned before any compute (``train.memory``): the token budget and gradient
   checkpointing are chosen to fit, or the run is refused with the numbers.
 
@@ -27,6 +28,7 @@ import math
 import platform
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +37,7 @@ import torch
 from safetensors.torch import load_file
 
 import tunelab
-from tunelab.data.batches import epoch_batches, pack, token_groups
+from tunelab.data.batches import collate_or_pack, epoch_batches, token_groups
 from tunelab.data.render import IGNORE, Rendered, prompt_messages, render_windows, token_counter
 from tunelab.data.split import split_examples
 from tunelab.data.stats import dataset_stats
@@ -45,7 +47,7 @@ from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
 from tunelab.models.attention import packed_attention
 from tunelab.models.catalog import count_safetensors_parameters, model_context
-from tunelab.models.forward import causal_lm, trained_token_loss
+from tunelab.models.forward import causal_lm, is_packed, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
 from tunelab.store.atomic import (
@@ -356,7 +358,7 @@ def train_loop(
     """Optimizer steps with evaluation, early stopping and checkpoints. Returns the outcome."""
     from tqdm.auto import tqdm
 
-    device = resolved["device"]
+    device, pad = resolved["device"], tokenizer.pad_token_id
     params, optimizer, scheduler = make_optimizer(model, config, resolved)
     state = {
         "step": 0,
@@ -399,14 +401,15 @@ def train_loop(
             n_tokens = sum(targets[i] for i in step)
             loss_value, seen = 0.0, 0
             for part in token_groups(step, lengths, resolved["token_budget"]):
-                batch = pack([data.train[i] for i in part], device)  # [1, <= budget]
-                with packed_attention(model):  # backward too: checkpointing recomputes attention
+                batch = collate_or_pack([data.train[i] for i in part], pad, device)
+                # packed: backward too, as gradient checkpointing recomputes attention
+                with packed_attention(model) if is_packed(batch) else nullcontext():
                     with autocast:
                         loss_sum, _, _ = trained_token_loss(model, batch)
                     # each part's share of the step's mean: the gradients sum to the whole batch's
                     (loss_sum / max(n_tokens, 1)).backward()
                 loss_value += loss_sum.item() / max(n_tokens, 1)
-                seen += batch["input_ids"].numel()
+                seen += sum(lengths[i] for i in part)
             if not math.isfinite(loss_value):
                 raise TrainingError(
                     f"loss became {loss_value} at step {state['step'] + 1}; lower the "
