@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
-from tunelab.data.batches import collate, eval_batches, eval_packs, generation_batches, pack
+from tunelab.data.batches import (
+    collate,
+    collate_or_pack,
+    eval_batches,
+    eval_packs,
+    generation_batches,
+)
 from tunelab.data.render import Rendered, prompt_messages, render_example, render_prompt
 from tunelab.data.validate import load_examples
 from tunelab.eval.metrics import accuracy, perplexity, score_answer
-from tunelab.models.attention import packed_attention
+from tunelab.models.attention import attention_for
 from tunelab.models.forward import trained_token_loss
 
 
@@ -29,24 +34,21 @@ def evaluate_loss(
 ) -> dict:
     """Mean loss over trained tokens, its perplexity, and next-token accuracy on them.
 
-    Packed (default): rows of up to ``max_tokens`` tokens, no padding, attention per example.
-    Otherwise padded batches of ``batch_size``. The numbers are the same either way (up to float
-    rounding); ``max_tokens`` bounds the memory of one forward.
+    Default: groups of up to ``max_tokens`` tokens, each padded or packed as training lays out
+    its rows (``collate_or_pack``). ``packed=False``: padded batches of ``batch_size``. The numbers
+    are the same either way (up to float rounding); ``max_tokens`` bounds one forward's memory.
     """
     was_training = model.training
     model.eval()
     lengths = [len(r.input_ids) for r in items]
-    if packed:
-        groups, switch = eval_packs(lengths, max_tokens), packed_attention(model)
-    else:
-        groups, switch = eval_batches(lengths, batch_size), nullcontext()
+    groups = eval_packs(lengths, max_tokens) if packed else eval_batches(lengths, batch_size)
     total, tokens, correct = 0.0, 0, 0
-    with switch:
-        for idx in groups:
-            rows = [items[i] for i in idx]
-            batch = pack(rows, device) if packed else collate(rows, pad_id, device)
+    for idx in groups:
+        rows = [items[i] for i in idx]
+        batch = collate_or_pack(rows, pad_id, device) if packed else collate(rows, pad_id, device)
+        with attention_for(model, batch):
             loss, n, right = trained_token_loss(model, batch)
-            total, tokens, correct = total + float(loss), tokens + n, correct + right
+        total, tokens, correct = total + float(loss), tokens + n, correct + right
     model.train(was_training)
     mean = total / max(tokens, 1)
     return {

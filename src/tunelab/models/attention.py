@@ -20,14 +20,14 @@ previous implementation afterwards: generation with a KV cache keeps using ``sdp
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import torch
 import torch.nn.functional as F
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface
 
-from tunelab.models.forward import PACKED, causal_lm
+from tunelab.models.forward import PACKED, causal_lm, is_packed
 
 
 def packed_sdpa_attention(
@@ -113,3 +113,9 @@ def packed_attention(model) -> Iterator[None]:
         yield
     finally:
         lm.set_attn_implementation(previous)
+
+
+def attention_for(model, batch: dict) -> AbstractContextManager:
+    """``packed_attention(model)`` for a packed batch, nothing for a padded one (whose padding
+    mask the packed implementation refuses). Hold it across the backward pass too."""
+    return packed_attention(model) if is_packed(batch) else nullcontext()
