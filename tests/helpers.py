@@ -20,6 +20,7 @@ import httpx
 import uvicorn
 from fastapi.routing import iter_route_contexts
 
+from tunelab.data.render import IGNORE, Rendered, render_chat, render_text
 from tunelab.jobs import queue, service, worker
 from tunelab.jobs.states import TERMINAL
 
@@ -269,3 +270,38 @@ def app_routes(app) -> list[tuple[str, str]]:
         path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
         found += [(method, path) for method in sorted(route.methods or ()) if method != "HEAD"]
     return found
+
+
+# ---------------------------------------------------------------- tiny model batches
+
+LONG = "Our store opens at 9 am and closes at 5 pm, except on public holidays. "
+
+
+def mixed_items(tokenizer, n: int = 5) -> list[Rendered]:
+    """Chats of quite different lengths (one short, some several times longer), every third item
+    plain text: every token trained, the first one too, as at a packing boundary."""
+    items = []
+    for i, row in enumerate(toy_rows(n)):
+        messages = [dict(m) for m in row["messages"]]
+        messages[-1]["content"] += " " + LONG * (i * 2 % 5)
+        if i % 3 == 1:
+            items.append(render_text(tokenizer, messages[-1]["content"]))
+        else:
+            items.append(render_chat(tokenizer, messages))
+    assert len({len(r.input_ids) for r in items}) == n
+    assert any(r.labels[0] != IGNORE for r in items)
+    return items
+
+
+def tiny(model_dir, lora: bool = False):
+    """The tiny test model (and tokenizer), with random LoRA adapters when ``lora``."""
+    from tunelab.models.load import load_base
+
+    model, tokenizer, _ = load_base(str(model_dir))
+    if lora:
+        from peft import LoraConfig, get_peft_model
+
+        # init_lora_weights=False: random B, so the adapters change the outputs being compared
+        config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
+        model = get_peft_model(model, config)
+    return model, tokenizer

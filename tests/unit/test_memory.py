@@ -67,6 +67,10 @@ def test_checkpointing_lowers_activations_and_full_adds_optimizer_state():
     # gradients + AdamW's two float32 states for every parameter, at least
     assert full.optimizer - plain.optimizer >= (SHAPE.parameters - LORA) * 12
     assert plain.optimizer < full.optimizer / 20
+    # compiled layers keep fewer intermediates (inductor fuses the element-wise chains)
+    compiled = estimate_peak(SHAPE, tokens=2048, trainable=LORA, compiled=True)
+    assert compiled.activations < 0.7 * plain.activations
+    assert (compiled.weights, compiled.logits) == (plain.weights, plain.logits)
 
 
 def test_lora_trainable_count_matches_peft(tiny_model_dir):
@@ -132,10 +136,11 @@ def plan(available, lengths=(3000, 400, 300, 200), **kw):
 def test_auto_budget_is_the_largest_that_fits():
     roomy = plan(100 * GB, max_budget=8192)
     assert roomy.token_budget == 3900 and not roomy.gradient_checkpointing  # all the data
-    tight = plan(10 * GB, lengths=[2000] * 10, max_budget=8192)
+    tight = plan(10 * GB, lengths=[1000] * 10, max_budget=8192)
     limit = memory.SAFETY_FRACTION * 10 * GB
-    assert 2000 <= tight.token_budget < 8192 and tight.estimate.total <= limit
-    bigger = plan(20 * GB, lengths=[2000] * 10, max_budget=8192)
+    assert 1000 <= tight.token_budget < 8192 and tight.estimate.total <= limit
+    assert tight.gradient_checkpointing is False
+    bigger = plan(20 * GB, lengths=[1000] * 10, max_budget=8192)
     assert bigger.token_budget > tight.token_budget
     one_more = estimate_peak(
         SHAPE,
@@ -147,19 +152,54 @@ def test_auto_budget_is_the_largest_that_fits():
     assert plan(100 * GB, lengths=[500] * 100).token_budget == memory.DEFAULT_MAX_BUDGET
 
 
-def test_checkpointing_turns_on_only_when_the_longest_needs_it():
-    no_gc = estimate_peak(SHAPE, tokens=3000, trained_tokens=1500, trainable=LORA).total
-    between = no_gc / memory.SAFETY_FRACTION * 0.9  # fits only with checkpointing
-    assert plan(between).gradient_checkpointing
-    assert plan(between).token_budget >= 3000
-    assert not plan(no_gc / memory.SAFETY_FRACTION * 1.01).gradient_checkpointing
+def test_the_budget_bounds_the_peak_whatever_the_lengths():
+    """Examples longer than the budget go alone and only they are checkpointed, so a mix with
+    longer examples has about the peak of one without them."""
+    short = plan(100 * GB, lengths=[500] * 100)
+    mixed = plan(100 * GB, lengths=[500] * 100 + [3000, 6000])
+    assert short.gradient_checkpointing is False
+    assert mixed.gradient_checkpointing == "long" and mixed.token_budget == short.token_budget
+    assert mixed.estimate.total < 1.2 * short.estimate.total
+    assert "longer than the token budget" in mixed.describe()
+    assert mixed.to_dict()["checkpointing"] == "on for examples longer than the token budget"
+    no_gc = estimate_peak(SHAPE, tokens=6000, trained_tokens=3000, trainable=LORA).total
+    assert mixed.estimate.total < 0.6 * no_gc
+
+
+@pytest.mark.parametrize(
+    ("mode", "budget", "tokens", "expected"),
+    [
+        (False, 2048, 3000, False),
+        (True, 2048, 100, True),
+        ("long", 2048, 2048, False),
+        ("long", 2048, 2049, True),
+    ],
+)
+def test_which_micro_batches_are_checkpointed(mode, budget, tokens, expected):
+    assert memory.checkpointed(mode, budget, tokens) is expected
+
+
+def test_checkpointing_everything_only_when_no_budget_fits():
+    lengths = [300] * 10
+    no_gc = estimate_peak(SHAPE, tokens=memory.MIN_BUDGET, trained_tokens=128, trainable=LORA)
+    between = no_gc.total / memory.SAFETY_FRACTION * 0.9  # even the smallest row needs it
+    chosen = plan(between, lengths=lengths)
+    assert chosen.gradient_checkpointing is True and chosen.token_budget >= 300
+    assert plan(
+        no_gc.total / memory.SAFETY_FRACTION * 1.5, lengths=lengths
+    ).gradient_checkpointing in (
+        False,
+        "long",
+    )
 
 
 def test_explicit_settings_are_kept():
     chosen = plan(100 * GB, token_budget=3500, gradient_checkpointing=True)
     assert (chosen.token_budget, chosen.gradient_checkpointing) == (3500, True)
-    below = plan(100 * GB, token_budget=1000)  # a row holds the longest example whole
-    assert below.token_budget == 3000
+    below = plan(100 * GB, token_budget=1000, gradient_checkpointing=False)
+    assert below.token_budget == 3000  # a row holds the longest example whole
+    kept = plan(100 * GB, token_budget=1000)  # auto: the longest alone, checkpointed
+    assert (kept.token_budget, kept.gradient_checkpointing) == (1000, "long")
     no_gc = estimate_peak(SHAPE, tokens=3000, trained_tokens=1500, trainable=LORA).total
     with pytest.raises(TunelabError) as err:
         plan(no_gc / memory.SAFETY_FRACTION * 0.9, gradient_checkpointing=False)
@@ -179,11 +219,11 @@ def test_refuses_with_the_numbers_when_nothing_fits(monkeypatch):
 
 def test_unknown_memory_plans_without_refusing(monkeypatch):
     monkeypatch.setattr(memory, "available_memory", lambda: None)
-    chosen = plan(None)
+    chosen = plan(None)  # the default budget; the 3000-token example alone, checkpointed
     assert (chosen.token_budget, chosen.available, chosen.gradient_checkpointing) == (
-        3000,
+        memory.DEFAULT_MAX_BUDGET,
         None,
-        False,
+        "long",
     )
 
 

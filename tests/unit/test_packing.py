@@ -5,44 +5,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import toy_rows
+from helpers import mixed_items, tiny, toy_rows
 from torch.overrides import TorchFunctionMode
 
 from tunelab.data.batches import collate, eval_batches, pack
-from tunelab.data.render import IGNORE, Rendered, render_chat, render_text
+from tunelab.data.render import IGNORE, render_chat
 from tunelab.eval.run import evaluate_loss
 from tunelab.models.attention import PACKED, packed_attention
 from tunelab.models.forward import causal_lm, trained_token_loss
-from tunelab.models.load import load_base
-
-LONG = "Our store opens at 9 am and closes at 5 pm, except on public holidays. "
-
-
-def mixed_items(tokenizer, n: int = 5) -> list[Rendered]:
-    """Chats of quite different lengths (one short, some several times longer), every third item
-    plain text: every token trained, the first one too, as at a packing boundary."""
-    items = []
-    for i, row in enumerate(toy_rows(n)):
-        messages = [dict(m) for m in row["messages"]]
-        messages[-1]["content"] += " " + LONG * (i * 2 % 5)
-        if i % 3 == 1:
-            items.append(render_text(tokenizer, messages[-1]["content"]))
-        else:
-            items.append(render_chat(tokenizer, messages))
-    assert len({len(r.input_ids) for r in items}) == n
-    assert any(r.labels[0] != IGNORE for r in items)
-    return items
-
-
-def tiny(model_dir, lora: bool = False):
-    model, tokenizer, _ = load_base(str(model_dir))
-    if lora:
-        from peft import LoraConfig, get_peft_model
-
-        # init_lora_weights=False: random B, so the adapters change the outputs being compared
-        config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
-        model = get_peft_model(model, config)
-    return model, tokenizer
 
 
 def only_segment(batch: dict, index: int) -> dict:

@@ -367,3 +367,68 @@ def test_the_report_records_estimated_and_measured_peak_memory(tiny_model_dir, t
     run = json.loads((tmp_path / "r" / "run.json").read_text())
     assert run["memory"]["token_budget"] == report["resolved"]["token_budget"]
     assert "peak memory" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_compiled_training_matches_eager_and_auto_leaves_tiny_models_eager(
+    tiny_model_dir, toy_data, tmp_path
+):
+    """``compile: true`` trains the same steps as eager layers; ``auto`` keeps a tiny model eager
+    (nothing to fuse) and says so in run.json."""
+    from tunelab.models.compile import compiler_available
+
+    runs = {}
+    for choice in ("auto", True):
+        if choice is True and not compiler_available("cpu"):
+            pytest.skip("inductor needs a C++ compiler on CPU")
+        out = tmp_path / str(choice)
+        config = make_config(tiny_model_dir, toy_data, out, max_steps=3, compile=choice)
+        report = run_sft(config, progress=False)
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        runs[choice] = (report, [r["train_loss"] for r in rows if "train_loss" in r])
+    (eager, eager_losses), (compiled, compiled_losses) = runs["auto"], runs[True]
+    assert eager["resolved"]["compile"] is False and compiled["resolved"]["compile"] is True
+    assert json.loads((tmp_path / "True" / "run.json").read_text())["resolved"]["compile"] is True
+    assert len(compiled_losses) == 3 and compiled_losses == pytest.approx(eager_losses, abs=2e-4)
+
+
+def test_examples_over_the_budget_alone_are_checkpointed_and_train_the_same(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    from helpers import toy_rows, write_jsonl
+
+    from tunelab.train import sft
+
+    rows = toy_rows(40)
+    for row in rows[::4]:  # a few long examples among short ones
+        row["messages"][1]["content"] += " please" * 25
+    data = write_jsonl(tmp_path / "mixed.jsonl", rows)
+    switched = []
+    real = sft.checkpointing
+
+    def spy(model, on):
+        switched.append(on)
+        return real(model, on)
+
+    monkeypatch.setattr(sft, "checkpointing", spy)
+    runs = {}
+    for gc in ("auto", False):
+        out = tmp_path / str(gc)
+        config = make_config(
+            tiny_model_dir,
+            data,
+            out,
+            batch_size=8,
+            max_steps=3,
+            token_budget=150,
+            gradient_checkpointing=gc,
+        )
+        report = run_sft(config, progress=False)
+        metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        runs[gc] = (report, [r["train_loss"] for r in metrics if "train_loss" in r])
+    (auto, auto_losses), (off, off_losses) = runs["auto"], runs[False]
+    assert auto["resolved"]["gradient_checkpointing"] == "long"
+    assert auto["resolved"]["token_budget"] == 150 < auto["memory"]["longest_example"]
+    assert off["resolved"]["token_budget"] == off["memory"]["longest_example"]  # raised to fit
+    assert True in switched and False in switched  # only the long micro-batches recompute
+    assert len(auto_losses) == 3 and auto_losses == pytest.approx(off_losses, abs=2e-4)
+    assert "longer than the token budget" in (tmp_path / "auto" / "report.md").read_text()

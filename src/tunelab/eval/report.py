@@ -93,7 +93,7 @@ def _memory_line(memory: dict | None) -> list[str]:
     if not memory:
         return []
     gb = 2**30
-    gc = "on" if memory["gradient_checkpointing"] else "off"
+    gc = memory.get("checkpointing") or ("on" if memory["gradient_checkpointing"] else "off")
     return [
         f"- peak memory: estimated {memory['estimated_peak_bytes'] / gb:.2f} GB, measured "
         f"{memory['measured_peak_bytes'] / gb:.2f} GB (resident); token budget "

@@ -91,7 +91,9 @@ def no_mask(
     return None
 
 
-AttentionInterface.register(PACKED, packed_sdpa_attention)
+# Outside any compiled graph (models.compile): the loop over segments is Python, and tracing it
+# would compile one graph per segment count.
+AttentionInterface.register(PACKED, torch.compiler.disable(packed_sdpa_attention))
 AttentionMaskInterface.register(PACKED, no_mask)
 
 

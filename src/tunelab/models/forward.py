@@ -10,6 +10,9 @@ batch runs inside ``models.attention.packed_attention``, so attention stays insi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 
@@ -54,3 +57,21 @@ def trained_token_loss(model, batch: dict) -> tuple[torch.Tensor, int, int]:
     loss = F.cross_entropy(logits, picked, reduction="sum")
     correct = int((logits.argmax(-1) == picked).sum())
     return loss, int(keep.sum()), correct
+
+
+@contextmanager
+def checkpointing(model, on: bool) -> Iterator[None]:
+    """Gradient checkpointing on or off for the block, on a model whose checkpointing was enabled
+    once (which installs the checkpoint function): the per-layer flags are what the layers read
+    at each forward. Hold it across the backward pass, where the recomputation runs."""
+    modules = [m for m in causal_lm(model).modules() if hasattr(m, "_gradient_checkpointing_func")]
+    if on and not modules:
+        raise ValueError("enable gradient checkpointing on the model before switching it per pass")
+    before = [m.gradient_checkpointing for m in modules]
+    for m in modules:
+        m.gradient_checkpointing = on
+    try:
+        yield
+    finally:
+        for m, flag in zip(modules, before, strict=True):
+            m.gradient_checkpointing = flag

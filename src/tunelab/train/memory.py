@@ -18,25 +18,32 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 from tunelab.errors import TunelabError
 
-GB = 1e9
+GB = 2**30  # binary gigabytes, as free(1) and the reports show them
 # Saved floats per token per layer, as multiples of the structural count in ``_layer_floats``:
 # RSS also holds autograd's transient copies and what the allocator keeps after a free.
-# Measured: ~2.6 MB per token on SmolLM2-135M (1x512 and 1x2048 rows within 5%).
-ACTIVATION_FACTOR = 1.5
+# Measured over three steps (the allocator's holdings grow after the first): ~3.3 MB per token on
+# SmolLM2-135M with LoRA (1x512, 1x2048 and 4x512 rows within 4%).
+ACTIVATION_FACTOR = 1.85
+# Compiled layers (``models.compile``): inductor fuses the element-wise chains, so autograd keeps
+# fewer intermediates per token: ~1.9 MB per token measured (1x512 to 1x3072 within 4%).
+COMPILED_ACTIVATION_FACTOR = 0.98
 # With checkpointing, each layer keeps its input and one layer is recomputed at a time, yet the
-# measured peak (3.35 GB for 2,048 tokens, as one row or as 8 x 256) is what ~10 layers' worth
-# of activations gives: glibc keeps the recomputed layers' freed blocks. Calibrated, not derived.
+# measured peak (3.73 GB for 2,048 tokens in one row, 2.49 GB for 4 x 256) is what ~10 layers'
+# worth of activations gives: glibc keeps the recomputed layers' freed blocks. Calibrated.
 CHECKPOINT_LAYERS = 10.0
+COMPILED_CHECKPOINT_LAYERS = 6.0  # the same, with compiled layers (2.41 GB measured for 1x2048)
 # [trained, vocab] float32 copies alive at once: logits, log-softmax, their gradients.
 LOGIT_COPIES = 3.0
-# AdamW's foreach update allocates temporaries, about half the trainable parameters' size
-# (full fine-tuning of 1 x 256 tokens: 3.12 GB measured).
-OPTIMIZER_TEMP_COPIES = 0.5
-# torch + transformers + peft imported (236 MB RSS measured), the autograd graph, thread pools.
-PROCESS_OVERHEAD = 300e6
+# AdamW's foreach update allocates temporaries, about a quarter of the trainable parameters' size
+# (full fine-tuning of 1 x 256 tokens: 3.15 GB measured eager, 3.04 GB compiled).
+OPTIMIZER_TEMP_COPIES = 0.25
+# torch + transformers + peft imported (236 MB RSS measured), the autograd graph, thread pools,
+# and with compiled layers inductor's kernels.
+PROCESS_OVERHEAD = 420e6
 SAFETY_FRACTION = 0.8  # of the available memory: page cache, the tokenizer, the data, eval
 DEFAULT_MAX_BUDGET = 2048  # on CPU tokens/s stops growing beyond ~2k tokens a row; memory doesn't
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -153,6 +160,7 @@ def estimate_peak(
     gradient_checkpointing: bool = False,
     dtype_bytes: int = 4,
     attention: str = "sdpa",
+    compiled: bool = False,
 ) -> MemoryEstimate:
     """Peak of a step whose largest micro-batch has ``tokens`` tokens (packed, no padding), its
     longest example ``longest`` tokens and ``trained_tokens`` positions through the head
@@ -162,9 +170,11 @@ def estimate_peak(
     trainable = shape.parameters if trainable is None else trainable
     # grads in the weights' dtype; AdamW's exp_avg and exp_avg_sq in float32
     optimizer = trainable * (dtype_bytes * (1 + OPTIMIZER_TEMP_COPIES) + 8)
-    per_layer = ACTIVATION_FACTOR * _layer_floats(shape) * dtype_bytes  # bytes per token
+    factor = COMPILED_ACTIVATION_FACTOR if compiled else ACTIVATION_FACTOR
+    per_layer = factor * _layer_floats(shape) * dtype_bytes  # bytes per token
     if gradient_checkpointing:
-        layers = shape.hidden * dtype_bytes * shape.layers + CHECKPOINT_LAYERS * per_layer
+        kept = COMPILED_CHECKPOINT_LAYERS if compiled else CHECKPOINT_LAYERS
+        layers = shape.hidden * dtype_bytes * shape.layers + kept * per_layer
     else:
         layers = per_layer * shape.layers
     outside = 5 * shape.hidden * dtype_bytes  # embeddings, final norm, the head's input rows
@@ -249,12 +259,21 @@ def available_memory(
 # ---------------------------------------------------------------- the plan
 
 
+Checkpointing = bool | Literal["long"]  # "long": only micro-batches over the token budget
+
+
+def checkpointed(mode: Checkpointing, token_budget: int, tokens: int) -> bool:
+    """Whether a micro-batch of ``tokens`` tokens runs with gradient checkpointing: every one
+    under ``True``; under ``"long"`` only one longer than the budget (a single long example)."""
+    return mode is True or (mode == "long" and tokens > token_budget)
+
+
 @dataclass(frozen=True)
 class MemoryPlan:
     """What training will use: budget, checkpointing, and the estimate they give."""
 
     token_budget: int
-    gradient_checkpointing: bool
+    gradient_checkpointing: Checkpointing
     estimate: MemoryEstimate
     available: int | None
     longest: int
@@ -263,6 +282,7 @@ class MemoryPlan:
         return {
             "token_budget": self.token_budget,
             "gradient_checkpointing": self.gradient_checkpointing,
+            "checkpointing": describe_checkpointing(self.gradient_checkpointing),
             "estimated_peak_bytes": self.estimate.total,
             "estimate": self.estimate.to_dict(),
             "available_bytes": self.available,
@@ -271,11 +291,20 @@ class MemoryPlan:
 
     def describe(self) -> str:
         room = "unknown" if self.available is None else f"{self.available / GB:.1f} GB"
-        gc = "on" if self.gradient_checkpointing else "off"
         return (
             f"{self.estimate.total / GB:.1f} GB of {room} available, token budget "
-            f"{self.token_budget}, gradient checkpointing {gc}"
+            f"{self.token_budget}, gradient checkpointing "
+            f"{describe_checkpointing(self.gradient_checkpointing)}"
         )
+
+
+def describe_checkpointing(mode: Checkpointing) -> str:
+    if mode == "long":
+        return "on for examples longer than the token budget"
+    return "on" if mode else "off"
+
+
+MIN_BUDGET = 256  # below this a row is too small to keep the cores busy
 
 
 def plan_memory(
@@ -285,19 +314,23 @@ def plan_memory(
     trained: Sequence[int] | None = None,
     trainable: int,
     token_budget: int | str = "auto",
-    gradient_checkpointing: bool | str = "auto",
+    gradient_checkpointing: Checkpointing | str = "auto",
     available: int | None = None,
     safety: float = SAFETY_FRACTION,
     max_budget: int = DEFAULT_MAX_BUDGET,
     dtype_bytes: int = 4,
     attention: str = "sdpa",
+    compiled: bool = False,
 ) -> MemoryPlan:
     """Token budget and checkpointing for examples of ``lengths`` (``trained`` tokens each).
 
-    Explicit settings are kept. ``auto`` checkpointing stays off (it costs a third more compute)
-    unless the longest example alone cannot fit without it; an ``auto`` budget is the largest up
-    to ``max_budget`` (and at least the longest example) that fits ``safety`` x ``available``.
-    Raises ``insufficient_memory`` when even the longest example alone does not fit.
+    The token budget bounds a micro-batch, so it bounds the peak whatever the length mix: under
+    ``auto`` it is the largest up to ``max_budget`` that fits ``safety`` x ``available`` without
+    checkpointing, and an example longer than it goes alone, recomputed under checkpointing
+    (``"long"``: a third more compute for those examples only). Only when no budget fits does
+    every micro-batch checkpoint (``True``). Explicit settings are kept; ``True`` and ``False``
+    raise the budget to the longest example (a micro-batch holds an example whole).
+    Raises ``insufficient_memory`` when nothing fits.
     """
     longest = max(lengths)
     trained = list(lengths) if trained is None else list(trained)
@@ -305,29 +338,45 @@ def plan_memory(
     available = available_memory() if available is None else available
     limit = math.inf if available is None else safety * available
 
-    def estimate(budget: int, gc: bool) -> MemoryEstimate:
-        n_trained = min(budget, max(max(trained), math.ceil(budget * fraction)))
+    def estimate(tokens: int, gc: bool) -> MemoryEstimate:
+        n_trained = min(tokens, max(max(trained), math.ceil(tokens * fraction)))
         kw = {"trainable": trainable, "dtype_bytes": dtype_bytes, "attention": attention}
         return estimate_peak(
             shape,
-            tokens=budget,
-            longest=longest,
+            tokens=tokens,
+            longest=min(longest, tokens),
             trained_tokens=n_trained,
             gradient_checkpointing=gc,
+            compiled=compiled,
             **kw,
         )
 
-    choices = [False, True] if gradient_checkpointing == "auto" else [gradient_checkpointing]
-    floor = longest if token_budget == "auto" else max(int(token_budget), longest)
-    for gc in choices:
-        if estimate(floor, gc).total > limit:
+    def peak(budget: int, mode: Checkpointing) -> MemoryEstimate:
+        """The estimate of the largest micro-batch under ``budget`` and ``mode``."""
+        if mode != "long":
+            return estimate(max(budget, longest), mode)
+        parts = [estimate(min(budget, sum(lengths)), False)]
+        if longest > budget:
+            parts.append(estimate(longest, True))
+        return max(parts, key=lambda e: e.total)
+
+    modes = ["long", True] if gradient_checkpointing == "auto" else [gradient_checkpointing]
+    for mode in modes:
+        if token_budget != "auto":
+            smallest = int(token_budget) if mode == "long" else max(int(token_budget), longest)
+        else:
+            smallest = min(longest, MIN_BUDGET) if mode == "long" else longest
+        needed = peak(smallest, mode)
+        if needed.total > limit:
             continue
-        budget = floor
+        budget = smallest
         if token_budget == "auto":
-            high = max(floor, min(max_budget, sum(lengths)))
-            budget = _largest_fitting(floor, high, lambda b, gc=gc: estimate(b, gc).total <= limit)
-        return MemoryPlan(budget, gc, estimate(budget, gc), available, longest)
-    raise _refusal(estimate(floor, choices[-1]), available, safety, longest, token_budget, choices)
+            high = max(smallest, min(max_budget, sum(lengths)))
+            budget = _largest_fitting(smallest, high, lambda b, m=mode: peak(b, m).total <= limit)
+        if mode == "long" and longest <= budget:
+            mode = False  # no example is over the budget: nothing to recompute
+        return MemoryPlan(budget, mode, peak(budget, mode), available, longest)
+    raise _refusal(needed, available, safety, longest, token_budget, modes)
 
 
 def _largest_fitting(low: int, high: int, fits) -> int:
@@ -339,7 +388,7 @@ def _largest_fitting(low: int, high: int, fits) -> int:
 
 
 def _refusal(estimate, available, safety, longest, token_budget, choices) -> TunelabError:
-    gc = "on" if choices[-1] else "off"
+    gc = "on" if choices[-1] else "off"  # "long" runs the longest example checkpointed: on
     fixes = [
         f"lower max_length below {longest} with overflow: truncate (or drop)",
         "use method: lora instead of full",

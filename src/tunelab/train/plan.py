@@ -65,21 +65,31 @@ def check_file(
             "device": device,
             "model": model or DEFAULT_MODEL,
             "max_length": limit,
-            "memory": estimate_memory(ModelShape.from_model_dir(model_dir), counts),
+            "memory": estimate_memory(
+                ModelShape.from_model_dir(model_dir), counts, device=device, epochs=n_epochs
+            ),
         }
     return result
 
 
-def estimate_memory(shape: ModelShape, counts: list[tuple[int, int]]) -> dict:
-    """The memory plan of a default run (LoRA, auto budget and checkpointing) on this machine;
-    a refusal is shown as the check's answer rather than raised."""
+def estimate_memory(
+    shape: ModelShape, counts: list[tuple[int, int]], *, device: str = "cpu", epochs: int = 1
+) -> dict:
+    """The memory plan of a default run (LoRA, auto budget, checkpointing and compile) on this
+    machine; a refusal is shown as the check's answer rather than raised."""
+    from tunelab.models.compile import auto_compile
+
+    lengths = [n for n, _ in counts]
+    compiled = auto_compile(device, shape.parameters, epochs * sum(lengths), 0.0)
     try:
         plan = plan_memory(
             shape,
-            lengths=[n for n, _ in counts],
+            lengths=lengths,
             trained=[t for _, t in counts],
             trainable=trainable_parameters(shape, "lora"),
+            compiled=compiled,
         )
     except TunelabError as e:
         return {"code": e.code, "error": e.message}
-    return plan.to_dict() | {"summary": plan.describe()}
+    summary = plan.describe() + (", compiled layers" if compiled else "")
+    return plan.to_dict() | {"compiled": compiled, "summary": summary}

@@ -28,6 +28,7 @@ import math
 import platform
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,8 @@ from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
 from tunelab.models.attention import attention_for
 from tunelab.models.catalog import count_safetensors_parameters, model_context
-from tunelab.models.forward import causal_lm, trained_token_loss
+from tunelab.models.compile import auto_compile, compiled_layers
+from tunelab.models.forward import causal_lm, checkpointing, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
 from tunelab.store.atomic import (
@@ -61,6 +63,7 @@ from tunelab.train.config import SFTConfig, auto_batch_size, auto_epochs, auto_l
 from tunelab.train.memory import (
     MemoryPlan,
     ModelShape,
+    checkpointed,
     plan_memory,
     process_peak_rss,
     trainable_parameters,
@@ -190,6 +193,7 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         "device": device,
         "dtype": pick_dtype(config.dtype, device),
         "gradient_checkpointing": config.gradient_checkpointing,  # planned by plan_run_memory
+        "compile": config.compile,  # decided by plan_run_memory
         "token_budget": config.token_budget,
         "epochs": epochs,
         "batch_size": batch,
@@ -210,6 +214,17 @@ def plan_run_memory(
     shape = ModelShape.from_model_dir(model_dir)
     before = (saved or {}).get("resolved", {})
     lora = config.lora
+    # a run saved before compiled layers existed trained eager: its resume does too
+    compiled = before.get("compile", False if before else config.compile)
+    if compiled == "auto":
+        epochs = resolved["total_steps"] / max(resolved["steps_per_epoch"], 1)  # max_steps cuts
+        compiled = auto_compile(
+            resolved["device"],
+            shape.parameters,
+            int(epochs * sum(len(r.input_ids) for r in data.train)),
+            max(config.dropout or 0.0, lora.dropout if config.method == "lora" else 0.0),
+        )
+    resolved["compile"] = bool(compiled)
     plan = plan_memory(
         shape,
         lengths=[len(r.input_ids) for r in data.train],
@@ -219,6 +234,7 @@ def plan_run_memory(
         gradient_checkpointing=before.get("gradient_checkpointing", config.gradient_checkpointing),
         safety=config.memory_fraction,
         dtype_bytes=4 if resolved["dtype"] == "float32" else 2,
+        compiled=resolved["compile"],
     )
     resolved["token_budget"] = plan.token_budget
     resolved["gradient_checkpointing"] = plan.gradient_checkpointing
@@ -266,7 +282,7 @@ def build_model(config: SFTConfig, resolved: dict):
     """Base model (+ LoRA adapters): only the weights that train have requires_grad."""
     overrides = {} if config.dropout is None else {"attention_dropout": config.dropout}
     model, tokenizer, _ = load_base(config.model, device=resolved["device"], **overrides)
-    if resolved["gradient_checkpointing"]:
+    if resolved["gradient_checkpointing"]:  # True or "long": train_loop switches it per pass
         model.gradient_checkpointing_enable()
         model.config.use_cache = False
     if config.method == "lora":
@@ -382,6 +398,7 @@ def train_loop(
     lengths = [len(r.input_ids) for r in data.train]
     targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]  # as the loss
     total, every = resolved["total_steps"], resolved["eval_every"]
+    budget, gc = resolved["token_budget"], resolved["gradient_checkpointing"]
     autocast = torch.autocast(
         device_type=device.split(":")[0],
         dtype=getattr(torch, resolved["dtype"]),
@@ -399,9 +416,15 @@ def train_loop(
             step = batches[state["batch"]]
             n_tokens = sum(targets[i] for i in step)
             loss_value, seen = 0.0, 0
-            for part in token_groups(step, lengths, resolved["token_budget"]):
+            for part in token_groups(step, lengths, budget):
                 batch = collate_or_pack([data.train[i] for i in part], pad, device)
-                with attention_for(model, batch):  # backward too: checkpointing recomputes
+                recompute = checkpointed(gc, budget, sum(lengths[i] for i in part))
+                # held over the backward too: checkpointing recomputes the layers there
+                with (
+                    attention_for(model, batch),
+                    compiled_layers(model, resolved["compile"]),
+                    checkpointing(model, recompute) if gc else nullcontext(),
+                ):
                     with autocast:
                         loss_sum, _, _ = trained_token_loss(model, batch)
                     # each part's share of the step's mean: the gradients sum to the whole batch's
