@@ -2,13 +2,25 @@
 steps, on the same generated long-document data and the same steps, in one run.
 
 The data imitates a public e-mail corpus (median ~340 tokens after the chat template, p99 ~900,
-a few up to ~3,000): each row is a long message to summarise in one line. Each contender runs in
-its own subprocess (so its peak resident memory is its own) on the built-in model with LoRA r=16:
-the first ``--steps`` steps of the seeded epoch order, then the step holding the longest examples
-(where memory peaks). The padded peer runs under an address-space limit, so running out of memory
-is reported instead of waking the kernel's OOM killer.
+a few up to ~3,000): each row is a long message to summarise in one line. Both sides train the
+built-in model with LoRA r=16. The packed side is default training: the memory plan's token
+budget and checkpointing, and compiled layers when ``compile: auto`` would compile.
 
-    .venv/bin/python bench/long_docs.py [--steps 3] [--rows 160] [--limit-gb 14]
+- Throughput: both contenders in one process, their steps interleaved so that the machine's
+  drift falls on both alike: a warm-up pass over the first 3 steps of the seeded epoch order
+  (allocation, and for tunelab compiling the layers: once per run, reported apart), then the
+  timed pass over the first ``--steps`` steps (``--steps 0``: the whole epoch but the step holding
+  the longest examples). A step the peer cannot allocate (under ``--limit-gb`` + 4 GB for the
+  process holding both) counts for neither side and is reported.
+- Peak memory: each contender in a fresh process of its own (so the peak RSS is its own) trains
+  the same steps, then the step holding the longest examples, where memory peaks. The padded peer
+  runs under an address-space limit, so running out of memory is reported instead of waking the
+  kernel's OOM killer.
+
+``--mix long`` makes every row long (2,000-3,000 tokens) to check that the peak does not follow
+the mix.
+
+    .venv/bin/python bench/long_docs.py [--steps 6|0] [--rows 160] [--mix long] [--skip-peak]
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -30,15 +43,17 @@ WORDS = (
     "please attached regarding following discussed agreed pending confirm thanks regards"
 ).split()
 GB = 2**30
+WARMUP_STEPS = 3  # untimed steps before the timed pass: allocation, compiling the layers
 
 
-def make_rows(n: int, seed: int) -> list[dict]:
-    """Chat rows whose user message has a log-normal word count (median ~230 words)."""
+def make_rows(n: int, seed: int, mix: str = "corpus") -> list[dict]:
+    """Chat rows whose user message has a log-normal word count (median ~230 words), or for
+    ``mix="long"`` only long ones (1,500-2,200 words: ~2,000-3,000 tokens)."""
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         words = min(2200, int(rng.lognormvariate(5.45, 0.45)))
-        if i % 40 == 0:  # the long tail: a few near the corpus' longest
+        if i % 40 == 0 or mix == "long":  # the long tail: a few near the corpus' longest
             words = rng.randint(1500, 2200)
         body = " ".join(rng.choice(WORDS) for _ in range(words))
         rows.append(
@@ -53,125 +68,221 @@ def make_rows(n: int, seed: int) -> list[dict]:
     return rows
 
 
-def contender(kind: str, rows_path: str, steps: int) -> dict:
-    """In the subprocess: train the chosen steps one way; tokens/s and peak RSS."""
-    import torch
-    from peft import LoraConfig, get_peft_model
+class Contender:
+    """One way of training the steps: its own model (LoRA r=16), optimizer and step function."""
 
-    from tunelab.data.batches import collate, epoch_batches, pack, token_groups
-    from tunelab.data.formats import Example
-    from tunelab.data.render import render_example
-    from tunelab.models.attention import packed_attention
-    from tunelab.models.forward import trained_token_loss
-    from tunelab.models.load import base_model_dir, load_base
-    from tunelab.train.memory import (
-        ModelShape,
-        plan_memory,
-        process_peak_rss,
-        trainable_parameters,
-    )
+    def __init__(self, kind: str, rows_path: str):
+        import torch
+        from peft import LoraConfig, get_peft_model
 
-    model, tokenizer, _ = load_base("smollm2-135m-instruct")
-    lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear")
-    model = get_peft_model(model, lora)
-    model.train()
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-    with open(rows_path) as fh:
-        rows = json.load(fh)
-    examples = [Example(line=i, messages=r["messages"]) for i, r in enumerate(rows)]
-    items = [render_example(tokenizer, e) for e in examples]
-    lengths = [len(r.input_ids) for r in items]
-    order = epoch_batches(lengths, 8, 0, 0)
-    longest = max(range(len(order)), key=lambda b: max(lengths[i] for i in order[b]))
-    chosen = [order[b] for b in range(steps)] + [order[longest]]
-    shape = ModelShape.from_model_dir(base_model_dir("smollm2-135m-instruct"))
-    plan = plan_memory(
-        shape,
-        lengths=lengths,
-        trained=[r.n_trained for r in items],
-        trainable=trainable_parameters(shape, "lora", 16, "all-linear"),
-    )
-    tokens = seconds = 0.0
-    for n, step in enumerate(chosen):
+        from tunelab.data.batches import epoch_batches
+        from tunelab.data.formats import Example
+        from tunelab.data.render import render_example
+        from tunelab.models.compile import auto_compile
+        from tunelab.models.load import base_model_dir, load_base
+        from tunelab.train.memory import ModelShape, plan_memory, trainable_parameters
+
+        model, tokenizer, _ = load_base("smollm2-135m-instruct")
+        lora = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear")
+        self.kind, self.model = kind, get_peft_model(model, lora)
+        self.model.train()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(params, lr=1e-4)
+        with open(rows_path) as fh:
+            rows = json.load(fh)
+        examples = [Example(line=i, messages=r["messages"]) for i, r in enumerate(rows)]
+        self.items = [render_example(tokenizer, e) for e in examples]
+        self.lengths = [len(r.input_ids) for r in self.items]
+        self.order = epoch_batches(self.lengths, 8, 0, 0)
+        shape = ModelShape.from_model_dir(base_model_dir("smollm2-135m-instruct"))
+        # default training compiles when a run is long enough; so does the packed side
+        self.compiled = kind == "packed" and auto_compile(
+            "cpu", shape.parameters, sum(self.lengths), 0.0
+        )
+        self.plan = plan_memory(
+            shape,
+            lengths=self.lengths,
+            trained=[r.n_trained for r in self.items],
+            trainable=trainable_parameters(shape, "lora", 16, "all-linear"),
+            compiled=self.compiled,
+        )
+        if kind == "packed" and self.plan.gradient_checkpointing:
+            self.model.get_base_model().gradient_checkpointing_enable()
+
+    def longest_step(self) -> list[int]:
+        return max(self.order, key=lambda step: max(self.lengths[i] for i in step))
+
+    def step(self, step: list[int]) -> float:
+        """Train one step; its seconds."""
+        from tunelab.data.batches import collate, pack, token_groups
+        from tunelab.models.attention import packed_attention
+        from tunelab.models.compile import compiled_layers
+        from tunelab.models.forward import checkpointing, trained_token_loss
+        from tunelab.train.memory import checkpointed
+
         started = time.perf_counter()
-        if kind == "padded":
+        items, model, plan = self.items, self.model, self.plan
+        if self.kind == "padded":
             loss_sum, count, _ = trained_token_loss(model, collate([items[i] for i in step], 0))
             (loss_sum / count).backward()
         else:
             count = sum(sum(1 for x in items[i].labels[1:] if x != -100) for i in step)
-            for part in token_groups(step, lengths, plan.token_budget):
-                with packed_attention(model):
+            gc = plan.gradient_checkpointing
+            for part in token_groups(step, self.lengths, plan.token_budget):
+                tokens = sum(self.lengths[i] for i in part)
+                with (
+                    packed_attention(model),
+                    compiled_layers(model, self.compiled),
+                    checkpointing(model, checkpointed(gc, plan.token_budget, tokens))
+                    if gc
+                    else nullcontext(),
+                ):
                     loss_sum, _, _ = trained_token_loss(model, pack([items[i] for i in part]))
                     (loss_sum / count).backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        if n < steps:  # the longest step counts for memory only
-            tokens += sum(lengths[i] for i in step)
-            seconds += time.perf_counter() - started
-        if n == steps - 1:  # the throughput stands even if the longest step then fails
-            print(json.dumps({"tokens_per_second": tokens / seconds}), flush=True)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
+        return time.perf_counter() - started
+
+
+def throughput(rows_path: str, steps: int) -> dict:
+    """In a subprocess: both contenders, their steps interleaved (a warm-up pass, then the timed
+    pass), so that the machine's drift falls on both alike."""
+    from tunelab.train.memory import describe_checkpointing
+
+    both = {kind: Contender(kind, rows_path) for kind in ("padded", "packed")}
+    packed = both["packed"]
+    lengths, longest = packed.lengths, packed.longest_step()
+    # steps 0: every step of the epoch but the one the padded peer cannot run
+    chosen = [s for s in packed.order if s != longest][: steps or None]
+    seconds = dict.fromkeys(both, 0.0)
+    warmup = dict.fromkeys(both, 0.0)
+    ran, failed = [], 0
+    for timed, pass_steps in ((False, chosen[:WARMUP_STEPS]), (True, chosen)):
+        for step in pass_steps:
+            try:  # the peer first: a step it cannot allocate counts for neither side
+                spent = {"padded": both["padded"].step(step)}
+            except RuntimeError as e:
+                if "allocate" not in str(e):
+                    raise
+                both["padded"].opt.zero_grad(set_to_none=True)
+                failed += timed
+                continue
+            spent["packed"] = packed.step(step)
+            for kind, value in spent.items():
+                (seconds if timed else warmup)[kind] += value
+            if timed:
+                ran.append(step)
+    tokens = sum(lengths[i] for step in ran for i in step)
     return {
-        "tokens_per_second": tokens / seconds,
-        "peak_rss_gb": process_peak_rss() / GB,
-        "estimate_gb": plan.estimate.total / GB,
-        "token_budget": plan.token_budget,
-        "longest_step_tokens": sum(lengths[i] for i in chosen[-1]),
-        "longest_example": max(lengths),
+        "steps": len(ran),
+        "peer_failed_steps": failed,
+        "tokens": tokens,
+        "tokens_per_second": {kind: tokens / s for kind, s in seconds.items()},
+        "warmup_seconds": warmup,
+        "compiled": packed.compiled,
+        "checkpointing": describe_checkpointing(packed.plan.gradient_checkpointing),
+        "token_budget": packed.plan.token_budget,
     }
 
 
-def run(kind: str, rows: list[dict], steps: int, limit_gb: float) -> dict:
+def peak(kind: str, rows_path: str, steps: int) -> dict:
+    """In a subprocess of its own (its peak RSS is its own): the first steps, then the step
+    holding the longest examples."""
+    from tunelab.train.memory import process_peak_rss
+
+    contender = Contender(kind, rows_path)
+    for b in range(steps or 6):
+        contender.step(contender.order[b])
+    print(json.dumps({"peak_rss_gb": process_peak_rss() / GB}), flush=True)  # if the next fails
+    longest = contender.longest_step()
+    contender.step(longest)
+    return {
+        "peak_rss_gb": process_peak_rss() / GB,
+        "estimate_gb": contender.plan.estimate.total / GB,
+        "longest_step_tokens": sum(contender.lengths[i] for i in longest),
+        "longest_example": max(contender.lengths),
+    }
+
+
+def run(what: str, kind: str, rows_path: str, steps: int, limit_gb: float) -> dict:
+    """``throughput`` or ``peak`` in a fresh process; the padded peer's peak under RLIMIT_AS."""
     code = (
-        "import json, sys, resource; sys.path.insert(0, sys.argv[4]);"
-        "from long_docs import contender;"
-        f"lim = int({limit_gb} * 2**30) if sys.argv[1] == 'padded' else resource.RLIM_INFINITY;"
+        "import json, sys, resource; sys.path.insert(0, sys.argv[5]); import long_docs as m;"
+        f"lim = int({limit_gb} * 2**30) if sys.argv[2] == 'padded' else resource.RLIM_INFINITY;"
+        "lim = int(sys.argv[6]) if sys.argv[1] == 'throughput' else lim;"
         "resource.setrlimit(resource.RLIMIT_AS, (lim, lim));"
-        "print(json.dumps(contender(sys.argv[1], sys.argv[2], int(sys.argv[3]))))"
+        "f = m.throughput if sys.argv[1] == 'throughput' else m.peak;"
+        "args = (sys.argv[3], int(sys.argv[4]));"
+        "print(json.dumps(f(*args) if sys.argv[1] == 'throughput' else f(sys.argv[2], *args)))"
     )
     here = os.path.dirname(os.path.abspath(__file__))
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
-        json.dump(rows, fh)
-        fh.flush()
-        args = [sys.executable, "-c", code, kind, fh.name, str(steps), here]
-        done = subprocess.run(args, capture_output=True, text=True)
+    # both models share the throughput process: the peer's steps get the room left beside tunelab
+    both = int((limit_gb + 4) * GB)
+    args = [sys.executable, "-c", code, what, kind, rows_path, str(steps), here, str(both)]
+    done = subprocess.run(args, capture_output=True, text=True)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1:] or ["?"]
         return {
             **(lines[-1] if lines else {}),
-            "failed": f"exit {done.returncode}: {tail[0][:120]}",
+            "failed": f"exit {done.returncode}: {tail[0][:100]}",
         }
     return lines[-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--rows", type=int, default=160)
     parser.add_argument("--limit-gb", type=float, default=14.0)
+    parser.add_argument("--mix", choices=["corpus", "long"], default="corpus")
+    parser.add_argument("--skip-throughput", action="store_true", help="Peak memory only.")
+    parser.add_argument("--skip-peak", action="store_true", help="Throughput only.")
     args = parser.parse_args()
-    rows = make_rows(args.rows, seed=0)
-    results = {kind: run(kind, rows, args.steps, args.limit_gb) for kind in ("padded", "packed")}
-    for kind, r in results.items():
+    rows = make_rows(args.rows, seed=0, mix=args.mix)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as fh:
+        json.dump(rows, fh)
+        fh.flush()
+        kinds = () if args.skip_peak else ("padded", "packed")
+        peaks = {k: run("peak", k, fh.name, args.steps, args.limit_gb) for k in kinds}
+        speed = None
+        if not args.skip_throughput:
+            speed = run("throughput", "packed", fh.name, args.steps, args.limit_gb)
+    for kind, r in peaks.items():
+        seen = f"peak {r['peak_rss_gb']:.2f} GB" if "peak_rss_gb" in r else "no peak"
         if "failed" in r:
-            speed = (
-                f"{r['tokens_per_second']:7.1f} tokens/s, then " if "tokens_per_second" in r else ""
+            print(
+                f"{kind:<8} {seen} over the first steps, then the longest step failed: "
+                f"{r['failed']}"
             )
-            print(f"{kind:<8} {speed}the longest step failed: {r['failed']}")
             continue
-        planned = (
-            f", estimate {r['estimate_gb']:.2f} GB at token budget {r['token_budget']}"
-            if kind == "packed"
-            else ""
-        )
+        planned = f" (estimate {r['estimate_gb']:.2f} GB)" if kind == "packed" else ""
         print(
-            f"{kind:<8} {r['tokens_per_second']:7.1f} tokens/s  peak {r['peak_rss_gb']:.2f} GB"
-            f"{planned} (longest example {r['longest_example']}, longest step "
-            f"{r['longest_step_tokens']} tokens)"
+            f"{kind:<8} {seen}{planned} for the first {args.steps} steps and the longest step "
+            f"({r['longest_step_tokens']} tokens, longest example {r['longest_example']})"
         )
-    if all("tokens_per_second" in r for r in results.values()):
-        ratio = results["packed"]["tokens_per_second"] / results["padded"]["tokens_per_second"]
-        print(f"packed / padded throughput: {ratio:.2f}x")
+    if speed is None:
+        return
+    if "failed" in speed:
+        print(f"throughput run failed: {speed['failed']}")
+        return
+    rates, warm = speed["tokens_per_second"], speed["warmup_seconds"]
+    print(
+        f"packed: token budget {speed['token_budget']}, compiled "
+        f"{'on' if speed['compiled'] else 'off'}, gradient checkpointing {speed['checkpointing']}"
+    )
+    for kind in ("padded", "packed"):
+        print(
+            f"{kind:<8} {rates[kind]:7.1f} tokens/s over {speed['steps']} steps, "
+            f"{speed['tokens']} tokens, interleaved "
+            f"(warm-up pass {warm[kind]:.1f} s)"
+        )
+    if speed["peer_failed_steps"]:
+        print(
+            f"(the padded peer could not allocate {speed['peer_failed_steps']} more steps of the "
+            "epoch; they count for neither side)"
+        )
+    print(f"packed / padded throughput: {rates['packed'] / rates['padded']:.2f}x")
 
 
 if __name__ == "__main__":

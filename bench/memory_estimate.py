@@ -2,7 +2,7 @@
 
 Each configuration runs in a fresh process: load SmolLM2-135M, wrap it (LoRA r=16 all-linear, or
 full fine-tuning), give AdamW its state (one zero-gradient step, so the measured step is a
-steady-state one), then ONE forward + backward + optimizer step of a micro-batch; the peak RSS
+steady-state one), then three forward + backward + optimizer steps of a micro-batch; the peak RSS
 (``VmHWM``, via ``process_peak_rss``) of that process is the measurement. Target: within 20%.
 
 A micro-batch is a packed row. "k x L" feeds k unpadded rows of L tokens to the plain causal
@@ -39,22 +39,31 @@ from tunelab.train.memory import (  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"
 TRAINED_FRACTION = 0.5
-# name: (method, rows, length, gradient checkpointing)
+# name: (method, rows, length, gradient checkpointing, compiled layers)
 CONFIGS = {
-    "lora 1x512": ("lora", 1, 512, False),
-    "lora 1x2048": ("lora", 1, 2048, False),
-    "lora 4x512 packed": ("lora", 4, 512, False),
-    "lora 1x2048 ckpt": ("lora", 1, 2048, True),
-    "lora 4x256 ckpt": ("lora", 4, 256, True),
-    "full 1x256": ("full", 1, 256, False),
+    "lora 1x512": ("lora", 1, 512, False, False),
+    "lora 1x2048": ("lora", 1, 2048, False, False),
+    "lora 4x512 packed": ("lora", 4, 512, False, False),
+    "lora 1x2048 ckpt": ("lora", 1, 2048, True, False),
+    "lora 4x256 ckpt": ("lora", 4, 256, True, False),
+    "full 1x256": ("full", 1, 256, False, False),
+    "lora 1x512 compiled": ("lora", 1, 512, False, True),
+    "lora 1x2048 compiled": ("lora", 1, 2048, False, True),
+    "lora 1x3072 compiled": ("lora", 1, 3072, False, True),
+    "lora 4x512 compiled": ("lora", 4, 512, False, True),
+    "lora 1x2048 ckpt compiled": ("lora", 1, 2048, True, True),
+    "full 1x256 compiled": ("full", 1, 256, False, True),
 }
+STEPS = 3  # the peak of a few steps: the allocator's holdings grow after the first
 
 
-def run_one(method: str, rows: int, length: int, checkpointing: bool) -> dict:
-    """One steady-state training step in this process; returns its peak RSS and time."""
+def run_one(method: str, rows: int, length: int, checkpointing: bool, compiled: bool) -> dict:
+    """``STEPS`` steady-state training steps in this process; their peak RSS and the last one's
+    time."""
     import torch
     from peft import LoraConfig, get_peft_model
 
+    from tunelab.models.compile import compiled_layers
     from tunelab.models.forward import trained_token_loss
     from tunelab.models.load import load_base
 
@@ -78,11 +87,13 @@ def run_one(method: str, rows: int, length: int, checkpointing: bool) -> dict:
     labels = ids.clone()
     labels[:, : int(length * (1 - TRAINED_FRACTION))] = -100  # [rows, length]
     batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
-    started = time.perf_counter()
-    loss_sum, n_trained, _ = trained_token_loss(model, batch)
-    (loss_sum / n_trained).backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    for _ in range(STEPS):
+        started = time.perf_counter()
+        with compiled_layers(model, compiled):
+            loss_sum, n_trained, _ = trained_token_loss(model, batch)
+            (loss_sum / n_trained).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
     return {"peak": process_peak_rss(), "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -91,7 +102,7 @@ def shape_of() -> ModelShape:
 
 
 def estimate_for(config: list) -> int:
-    method, rows, length, checkpointing = config
+    method, rows, length, checkpointing, compiled = config
     shape = shape_of()
     return estimate_peak(
         shape,
@@ -100,6 +111,7 @@ def estimate_for(config: list) -> int:
         trained_tokens=rows * int(length * TRAINED_FRACTION),
         trainable=trainable_parameters(shape, method),
         gradient_checkpointing=checkpointing,
+        compiled=compiled,
     ).total
 
 
