@@ -17,8 +17,9 @@ from openai import OpenAI
 
 from tunelab.api.routes.chat import error_status, install_error_handlers, router
 from tunelab.errors import TunelabError
-from tunelab.serve import engine as engine_module
-from tunelab.serve.engine import Engine, ModelSpec
+from tunelab.serve.engine import Engine
+from tunelab.serve.rows import Row
+from tunelab.serve.spec import ModelSpec
 
 HELLO = [{"role": "user", "content": "Hello, how can I help you today?"}]
 
@@ -141,8 +142,8 @@ def test_stream_ends_with_done_and_has_no_usage_unless_asked(server):
 @pytest.fixture
 def slow_tokens(monkeypatch):
     """20 ms per token: 200 tokens take 4 s, so a prompt stop is visible."""
-    push = engine_module._Row.push
-    monkeypatch.setattr(engine_module._Row, "push", lambda row, t: (time.sleep(0.02), push(row, t)))
+    push = Row.push
+    monkeypatch.setattr(Row, "push", lambda row, t: (time.sleep(0.02), push(row, t)))
 
 
 def wait_until_idle(engine: Engine, seconds: float) -> float:

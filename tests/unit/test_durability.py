@@ -176,7 +176,8 @@ def test_an_altered_final_is_refused_on_load(lora_run, tmp_path):
 
 
 def test_the_engine_refuses_an_altered_final(lora_run, tmp_path, tiny_model_dir):
-    from tunelab.serve.engine import Engine, ModelSpec
+    from tunelab.serve.engine import Engine
+    from tunelab.serve.spec import ModelSpec
 
     copy = altered_copy(lora_run, tmp_path)
     engine = Engine()

@@ -15,8 +15,10 @@ from tiny import build_model_dir, build_tokenizer
 
 from tunelab.data.render import render_prompt
 from tunelab.errors import CheckpointError, TunelabError
-from tunelab.serve import engine as engine_module
-from tunelab.serve.engine import Engine, ModelSpec, find_stop, safe_length, strip_adapter_name
+from tunelab.serve.engine import Engine
+from tunelab.serve.outputs import find_stop, safe_length
+from tunelab.serve.rows import Row
+from tunelab.serve.spec import ModelSpec, strip_adapter_name
 from tunelab.train.config import load_config
 from tunelab.train.sft import run_sft
 
@@ -246,10 +248,8 @@ def test_seed_makes_sampling_reproducible(base_dir, make_engine):
 
 def test_closing_a_stream_stops_generation_and_frees_the_slot(base_dir, make_engine, monkeypatch):
     pushed = []
-    real_push = engine_module._Row.push
-    monkeypatch.setattr(
-        engine_module._Row, "push", lambda row, t: (pushed.append(t), real_push(row, t))
-    )
+    real_push = Row.push
+    monkeypatch.setattr(Row, "push", lambda row, t: (pushed.append(t), real_push(row, t)))
     spec = ModelSpec(str(base_dir))
     engine = make_engine()
     stream = engine.stream(spec, chat("hi"), max_tokens=200)
@@ -324,7 +324,7 @@ def test_strip_adapter_name():
 def test_batches_are_bounded_by_padded_tokens_so_a_long_prompt_runs_alone():
     from types import SimpleNamespace
 
-    from tunelab.serve.engine import Sampling
+    from tunelab.serve.outputs import Sampling
 
     engine = Engine(max_batch=16, max_batch_tokens=1000)
     try:

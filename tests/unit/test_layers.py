@@ -17,6 +17,8 @@ LIGHT = [
         ("torch", "transformers"),
     ),
     ("tunelab.serve.engine", ("torch", "transformers")),
+    ("tunelab.serve.spec", ("torch", "transformers")),
+    ("tunelab.serve.rows", ("torch", "transformers")),
     ("tunelab.cli.main, tunelab.models.catalog", ("torch", "transformers")),
 ]
 

@@ -128,7 +128,7 @@ def make_resolver(store: Store, extra_bases: dict):
     """``resolve_model(id)`` for chat: the id looked up by the service, as the engine's spec."""
 
     def resolve_model(model_id: str):
-        from tunelab.serve.engine import ModelSpec
+        from tunelab.serve.spec import ModelSpec
 
         check_id(model_id, code="model_not_found", param="model", what="model")
         found = service.resolve_model_id(store, model_id, extra_bases=extra_bases)

@@ -17,12 +17,9 @@ first model load.
 from __future__ import annotations
 
 import atexit
-import functools
 import itertools
-import json
 import logging
 import queue
-import re
 import threading
 import time
 import weakref
@@ -30,76 +27,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tunelab.data.render import render_prompt
 from tunelab.errors import CheckpointError, TunelabError
-from tunelab.models.load import check_model_files, final_dir, load_base
-from tunelab.store.atomic import read_manifest, sha256_file
+from tunelab.models.load import check_model_files, load_base
+from tunelab.serve.outputs import Choice, Completion, Delta, Sampling
+from tunelab.serve.rows import BatchMonitor, Row
+from tunelab.serve.spec import (
+    ModelSpec,
+    checkpoint_weights,
+    is_lora_checkpoint,
+    lora_config,
+    strip_adapter_name,
+)
 
 log = logging.getLogger(__name__)
-WEIGHTS = "trainable.safetensors"  # a checkpoint's trainable weights (see train/checkpoint.py)
 _ENGINES: weakref.WeakSet = weakref.WeakSet()
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What to serve, resolved from a model id by the caller (never from a user's path).
-
-    ``adapter_dir``: a PEFT LoRA folder (a run's ``final/``) on ``base``. ``checkpoint``: a run's
-    ``checkpoints/step-N`` folder (LoRA weights on ``base``, or full weights). ``full_dir``: a fully
-    fine-tuned model folder, served as its own model.
-    """
-
-    base: str
-    adapter_dir: Path | None = None
-    checkpoint: Path | None = None
-    full_dir: Path | None = None
-
-    @classmethod
-    def from_mapping(cls, values: dict) -> ModelSpec:
-        """From a dict with these keys (others, such as ``run_dir``, are ignored)."""
-        paths = {
-            k: Path(values[k]) for k in ("adapter_dir", "checkpoint", "full_dir") if values.get(k)
-        }
-        return cls(base=str(values["base"]), **paths)
-
-
-@dataclass
-class Choice:
-    text: str
-    finish_reason: str  # "stop" | "length"
-    completion_tokens: int
-
-
-@dataclass
-class Completion:
-    choices: list[Choice]
-    prompt_tokens: int
-
-    @property
-    def completion_tokens(self) -> int:
-        return sum(c.completion_tokens for c in self.choices)
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A piece of choice ``index``'s text; its last delta has ``finish_reason`` set."""
-
-    index: int
-    text: str
-    finish_reason: str | None = None
-    completion_tokens: int = 0  # set on the last delta
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_tokens: int
-    temperature: float = 0.0
-    top_p: float = 1.0
-    stop: tuple[str, ...] = ()
-    n: int = 1
-    seed: int | None = None
 
 
 @dataclass(eq=False)
@@ -176,131 +119,6 @@ class TokenStream:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class _Row:
-    """One choice being generated: tokens -> text deltas, stop strings, end-of-turn, max_tokens."""
-
-    def __init__(self, request: _Request, index: int, on_done: Callable[[], None]):
-        self.request, self.index, self.on_done = request, index, on_done
-        self.tokens: list[int] = []
-        self.count = 0
-        self.sent = 0  # characters of text already emitted
-        self.text = ""
-        self.done = False
-
-    def push(self, token: int) -> None:
-        sampling = self.request.sampling
-        if self.request.cancelled.is_set():
-            return self.finish("cancelled", "")
-        self.count += 1
-        if token in self.request.entry.eos_ids:
-            return self.finish("stop", self.text[self.sent :])
-        self.tokens.append(token)
-        self.text = self.request.entry.decode(self.tokens)
-        cut = find_stop(self.text, sampling.stop)
-        if cut is not None:
-            return self.finish("stop", self.text[self.sent : max(cut, self.sent)])
-        if self.count >= sampling.max_tokens:
-            return self.finish("length", self.text[self.sent :])
-        safe = safe_length(self.text, sampling.stop)
-        if safe > self.sent:
-            self.request.send(Delta(self.index, self.text[self.sent : safe]))
-            self.sent = safe
-
-    def finish(self, reason: str, text: str) -> None:
-        if self.done:
-            return
-        self.done = True
-        self.request.send(Delta(self.index, text, reason, self.count))
-        self.on_done()
-
-
-class _BatchMonitor:
-    """A ``StoppingCriteria`` (duck-typed, so this module imports without transformers), called by
-    ``generate`` after every step: feeds each row its new token, returns per-row done flags."""
-
-    def __init__(self, rows: list[_Row]):
-        self.rows = rows
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        last = input_ids[:, -1].tolist()  # input_ids: (batch, prompt + generated)
-        for row, token in zip(self.rows, last, strict=True):
-            if not row.done:
-                row.push(token)
-        return torch.tensor([row.done for row in self.rows], device=input_ids.device)
-
-
-def find_stop(text: str, stops: tuple[str, ...]) -> int | None:
-    """Index where the earliest stop string starts in ``text``, or None."""
-    found = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return min(found) if found else None
-
-
-def safe_length(text: str, stops: tuple[str, ...]) -> int:
-    """How much of ``text`` can be sent now: not a trailing partial character (U+FFFD from an
-    incomplete byte sequence) nor a trailing piece that may become a stop string."""
-    end = len(text.rstrip("\ufffd"))
-    hold = 0
-    for stop in stops:
-        for k in range(min(len(stop) - 1, end), 0, -1):
-            if text[end - k : end] == stop[:k]:
-                hold = max(hold, k)
-                break
-    return end - hold
-
-
-def strip_adapter_name(name: str) -> str:
-    """``...q_proj.lora_A.default.weight`` -> ``...q_proj.lora_A.weight`` (PEFT's saved form)."""
-    return re.sub(r"\.default(\.|$)", r"\1", name)
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def checkpoint_weights(folder: Path) -> Path:
-    """The weights file of a complete checkpoint: its manifest exists and the hash matches
-    (only the weights are hashed: the optimizer state is not served)."""
-    weights = folder / WEIGHTS
-    expected = (read_manifest(folder) or {}).get(WEIGHTS)
-    if expected is None or not weights.is_file():
-        raise CheckpointError(f"checkpoint {folder.name} is incomplete")
-    if sha256_file(weights) != expected:
-        raise CheckpointError(f"checkpoint {folder.name} does not match its manifest")
-    return weights
-
-
-@functools.lru_cache(maxsize=256)
-def is_lora_checkpoint(folder: Path) -> bool:
-    """Whether a checkpoint holds LoRA weights (else full weights); reads only the header."""
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(folder / WEIGHTS), framework="pt") as fh:
-            return any(".lora_" in key for key in fh.keys())
-    except Exception:  # missing or not safetensors
-        raise CheckpointError(f"checkpoint {folder.name} is incomplete") from None
-
-
-def lora_config(spec: ModelSpec):
-    """The LoRA config of a checkpoint: the adapter's, the run's final adapter's, or run.json's."""
-    from peft import LoraConfig, PeftConfig
-
-    run_dir = spec.checkpoint.parent.parent
-    for folder in (spec.adapter_dir, final_dir(run_dir)):
-        if folder is not None and (folder / "adapter_config.json").exists():
-            return PeftConfig.from_pretrained(str(check_model_files(folder)))
-    lora = read_json(run_dir / "run.json")["config"]["lora"]
-    return LoraConfig(
-        r=lora["r"],
-        lora_alpha=lora["alpha"],
-        lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"],
-        task_type="CAUSAL_LM",
-    )
 
 
 class Engine:
@@ -605,7 +423,7 @@ class Engine:
         return batch
 
     def _run_batch(self, batch: list[_Request]) -> None:
-        rows = [_Row(r, i, self._row_done) for r in batch for i in range(r.sampling.n)]
+        rows = [Row(r, i, self._row_done) for r in batch for i in range(r.sampling.n)]
         try:
             self._generate(batch, rows)
         except Exception as exc:
@@ -623,7 +441,7 @@ class Engine:
                 if not row.done:
                     row.finish("length", row.text[row.sent :])
 
-    def _generate(self, batch: list[_Request], rows: list[_Row]) -> None:
+    def _generate(self, batch: list[_Request], rows: list[Row]) -> None:
         import torch
         from transformers import GenerationConfig, StoppingCriteriaList
 
@@ -659,7 +477,7 @@ class Engine:
                     input_ids=ids.to(self.device),
                     attention_mask=mask.to(self.device),
                     generation_config=config,
-                    stopping_criteria=StoppingCriteriaList([_BatchMonitor(rows)]),
+                    stopping_criteria=StoppingCriteriaList([BatchMonitor(rows)]),
                 )
 
 

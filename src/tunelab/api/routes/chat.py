@@ -89,7 +89,7 @@ def start_stream(state, spec, messages: list[dict], **kwargs):
     """In a worker thread: ``state.engine`` may be created (torch import) and the model loaded.
     ``spec`` is a ``ModelSpec`` or a dict with its fields."""
     if isinstance(spec, dict):
-        from tunelab.serve.engine import ModelSpec
+        from tunelab.serve.spec import ModelSpec
 
         spec = ModelSpec.from_mapping(spec)
     return state.engine.stream(spec, messages, **kwargs)
