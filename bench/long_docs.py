@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import nullcontext
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -115,9 +114,8 @@ class Contender:
     def step(self, step: list[int]) -> float:
         """Train one step; its seconds."""
         from tunelab.data.batches import collate, pack, token_groups
-        from tunelab.models.attention import packed_attention
-        from tunelab.models.compile import compiled_layers
-        from tunelab.models.forward import checkpointing, trained_token_loss
+        from tunelab.models.compile import training_pass
+        from tunelab.models.forward import trained_token_loss
         from tunelab.train.memory import checkpointed
 
         started = time.perf_counter()
@@ -130,14 +128,10 @@ class Contender:
             gc = plan.gradient_checkpointing
             for part in token_groups(step, self.lengths, plan.token_budget):
                 tokens = sum(self.lengths[i] for i in part)
-                with (
-                    packed_attention(model),
-                    compiled_layers(model, self.compiled),
-                    checkpointing(model, checkpointed(gc, plan.token_budget, tokens))
-                    if gc
-                    else nullcontext(),
-                ):
-                    loss_sum, _, _ = trained_token_loss(model, pack([items[i] for i in part]))
+                batch = pack([items[i] for i in part])
+                recompute = checkpointed(gc, plan.token_budget, tokens) if gc else None
+                with training_pass(model, batch, compiled=self.compiled, recompute=recompute):
+                    loss_sum, _, _ = trained_token_loss(model, batch)
                     (loss_sum / count).backward()
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)

@@ -396,20 +396,20 @@ def test_examples_over_the_budget_alone_are_checkpointed_and_train_the_same(
 ):
     from helpers import toy_rows, write_jsonl
 
-    from tunelab.train import sft
+    from tunelab.models import compile as model_compile
 
     rows = toy_rows(40)
     for row in rows[::4]:  # a few long examples among short ones
         row["messages"][1]["content"] += " please" * 25
     data = write_jsonl(tmp_path / "mixed.jsonl", rows)
     switched = []
-    real = sft.checkpointing
+    real = model_compile.checkpointing
 
     def spy(model, on):
         switched.append(on)
         return real(model, on)
 
-    monkeypatch.setattr(sft, "checkpointing", spy)
+    monkeypatch.setattr(model_compile, "checkpointing", spy)  # what each training pass switches
     runs = {}
     for gc in ("auto", False):
         out = tmp_path / str(gc)

@@ -23,11 +23,12 @@ import functools
 import inspect
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import torch
 
-from tunelab.models.forward import causal_lm
+from tunelab.models.attention import attention_for
+from tunelab.models.forward import causal_lm, checkpointing
 
 # Below this many tokens over the whole run the compile costs more than it saves (~20% of a
 # step, for 10-35 s of compiling: break-even near 30k tokens at ~250 tokens/s).
@@ -116,3 +117,16 @@ def compiled_layers(model, enabled: bool = True, fallback: bool = True) -> Itera
     finally:
         for layer in swapped:
             del layer.forward
+
+
+@contextmanager
+def training_pass(model, batch: dict, *, compiled: bool, recompute: bool | None) -> Iterator[None]:
+    """Everything one micro-batch's forward and backward run under: packed attention for a packed
+    batch, compiled layers when ``compiled``, and checkpointing switched to ``recompute`` (None:
+    left as the model has it). Hold it across the backward pass."""
+    with ExitStack() as stack:
+        stack.enter_context(attention_for(model, batch))
+        stack.enter_context(compiled_layers(model, compiled))
+        if recompute is not None:
+            stack.enter_context(checkpointing(model, recompute))
+        yield

@@ -28,7 +28,6 @@ import math
 import platform
 import random
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,10 +44,9 @@ from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.eval.report import write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
-from tunelab.models.attention import attention_for
 from tunelab.models.catalog import count_safetensors_parameters, model_context
-from tunelab.models.compile import auto_compile, compiled_layers
-from tunelab.models.forward import causal_lm, checkpointing, trained_token_loss
+from tunelab.models.compile import auto_compile, training_pass
+from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
 from tunelab.settings import runs_dir
 from tunelab.store.atomic import (
@@ -418,13 +416,9 @@ def train_loop(
             loss_value, seen = 0.0, 0
             for part in token_groups(step, lengths, budget):
                 batch = collate_or_pack([data.train[i] for i in part], pad, device)
-                recompute = checkpointed(gc, budget, sum(lengths[i] for i in part))
+                recompute = checkpointed(gc, budget, sum(lengths[i] for i in part)) if gc else None
                 # held over the backward too: checkpointing recomputes the layers there
-                with (
-                    attention_for(model, batch),
-                    compiled_layers(model, resolved["compile"]),
-                    checkpointing(model, recompute) if gc else nullcontext(),
-                ):
+                with training_pass(model, batch, compiled=resolved["compile"], recompute=recompute):
                     with autocast:
                         loss_sum, _, _ = trained_token_loss(model, batch)
                     # each part's share of the step's mean: the gradients sum to the whole batch's
