@@ -138,10 +138,31 @@ class Contender:
         return time.perf_counter() - started
 
 
+def arithmetic(shape, rows: list[list[int]], padded: bool, rank: int = 16) -> float:
+    """FLOPs of training the rows (lists of example lengths): the decoder's linear layers with
+    LoRA (forward, input gradients, LoRA weight gradients: ~2x forward for the frozen weights)
+    and attention scores and values (forward and backward: 3x forward). A padded batch computes
+    every row at its longest length and every query against every key (the dense mask); a packed
+    row computes each example alone and causally (about half the pairs)."""
+    linear = sum(i * o for i, o in shape.linear_shapes().values())
+    lora = sum(rank * (i + o) for i, o in shape.linear_shapes().values())
+    per_token = shape.layers * (2 * 2 * linear + 3 * 2 * lora)
+    per_pair = shape.layers * 3 * 2 * 2 * shape.heads * shape.head_dim
+    total = 0.0
+    for lengths in rows:
+        if padded:
+            longest = max(lengths)
+            total += len(lengths) * (longest * per_token + longest * longest * per_pair)
+        else:
+            total += sum(n * per_token + n * (n + 1) / 2 * per_pair for n in lengths)
+    return total
+
+
 def throughput(rows_path: str, steps: int) -> dict:
     """In a subprocess: both contenders, their steps interleaved (a warm-up pass, then the timed
     pass), so that the machine's drift falls on both alike."""
-    from tunelab.train.memory import describe_checkpointing
+    from tunelab.models.load import base_model_dir
+    from tunelab.train.memory import ModelShape, describe_checkpointing
 
     both = {kind: Contender(kind, rows_path) for kind in ("padded", "packed")}
     packed = both["packed"]
@@ -167,7 +188,10 @@ def throughput(rows_path: str, steps: int) -> dict:
             if timed:
                 ran.append(step)
     tokens = sum(lengths[i] for step in ran for i in step)
+    shape = ModelShape.from_model_dir(base_model_dir("smollm2-135m-instruct"))
+    rows = [[lengths[i] for i in step] for step in ran]
     return {
+        "work_ratio": arithmetic(shape, rows, True) / arithmetic(shape, rows, False),
         "steps": len(ran),
         "peer_failed_steps": failed,
         "tokens": tokens,
@@ -277,6 +301,10 @@ def main() -> None:
             "epoch; they count for neither side)"
         )
     print(f"packed / padded throughput: {rates['packed'] / rates['padded']:.2f}x")
+    print(
+        f"arithmetic the padded peer does for the same steps: {speed['work_ratio']:.2f}x "
+        "tunelab's (padding, dense-mask attention); the rest of the ratio is per-FLOP speed"
+    )
 
 
 if __name__ == "__main__":

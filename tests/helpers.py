@@ -21,7 +21,7 @@ import uvicorn
 from fastapi.routing import iter_route_contexts
 
 from tunelab.data.render import IGNORE, Rendered, render_chat, render_text
-from tunelab.jobs import queue, service, worker
+from tunelab.jobs import files, queue, requests, worker
 from tunelab.jobs.states import TERMINAL
 
 MAX_BYTES = 10 << 20
@@ -55,13 +55,13 @@ def write_jsonl(path: Path, rows: list) -> Path:
 
 def upload(store, rows: list, name: str = "train.jsonl"):
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    return service.create_file(store, io.BytesIO(data), name, "fine-tune", MAX_BYTES)
+    return files.create_file(store, io.BytesIO(data), name, "fine-tune", MAX_BYTES)
 
 
 def new_job(store, bases: dict, hyperparameters: dict, rows: list, **kwargs):
     """A fine-tuning job of the ``tiny`` base (``bases``) on ``rows``, seed 5."""
     training = upload(store, rows)
-    return service.create_fine_tuning_job(
+    return requests.create_fine_tuning_job(
         store,
         model="tiny",
         training_file=training.id,

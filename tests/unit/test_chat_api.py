@@ -15,7 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 from openai import OpenAI
 
-from tunelab.api.routes.chat import error_status, install_error_handlers, router
+from tunelab.api.errors import error_status, install_error_handlers
+from tunelab.api.routes.chat import router
 from tunelab.errors import TunelabError
 from tunelab.serve.engine import Engine
 from tunelab.serve.rows import Row

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from helpers import new_job, running_worker, toy_rows, wait_for, wait_terminal
 
-from tunelab.jobs import queue, service
+from tunelab.jobs import queue, registry
 from tunelab.jobs.runner import job_run_dir
 from tunelab.store import atomic
 from tunelab.train.checkpoint import list_checkpoints
@@ -38,7 +38,7 @@ def assert_listed_and_usable(api, store, job) -> list:
     assert {c["step_number"] for c in listed} == on_disk  # never a pruned folder
     for shown in listed:
         model_id = shown["fine_tuned_model_checkpoint"]
-        spec = service.resolve_model_id(store, model_id)
+        spec = registry.resolve_model_id(store, model_id)
         assert spec["adapter_dir"].is_dir() and spec["checkpoint"].is_dir()
         assert atomic.verify_manifest(spec["adapter_dir"])
         reply = api.post(

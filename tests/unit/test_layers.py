@@ -11,7 +11,11 @@ import pytest
 LIGHT = [
     ("tunelab.data, tunelab.data.validate, tunelab.data.stats", ("torch", "transformers", "numpy")),
     ("tunelab.store.db, tunelab.store.artifacts, tunelab.jobs.queue", ("torch", "transformers")),
-    ("tunelab.jobs.service, tunelab.jobs.worker, tunelab.jobs.runner", ("torch", "transformers")),
+    (
+        "tunelab.jobs.files, tunelab.jobs.requests, tunelab.jobs.registry, tunelab.jobs.shapes, "
+        "tunelab.jobs.worker, tunelab.jobs.runner",
+        ("torch", "transformers"),
+    ),
     (
         "tunelab.api.app, tunelab.api.routes.files, tunelab.api.routes.chat",
         ("torch", "transformers"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from helpers import all_events, toy_rows
 
-from tunelab.jobs import queue, service, worker
+from tunelab.jobs import queue, registry, worker
 from tunelab.jobs.runner import job_run_dir
 from tunelab.store import atomic
 
@@ -121,7 +121,7 @@ def test_upload_train_kill_resume_serve_without_pickle(tmp_path, monkeypatch, ti
             chat = {"model": model, "messages": [{"role": "user", "content": "code?"}]}
             reply = api.post("/v1/chat/completions", json=chat | {"max_tokens": 4})
             assert reply.status_code == 200, reply.text
-        assert service.resolve_model_id(store, job.fine_tuned_model)["adapter_dir"].is_dir()
+        assert registry.resolve_model_id(store, job.fine_tuned_model)["adapter_dir"].is_dir()
     engine.close()
 
     lines = log.read_text().splitlines()

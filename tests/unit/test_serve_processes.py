@@ -25,7 +25,7 @@ from helpers import (
 )
 from postgres import BACKENDS, backend_url, pg_url  # noqa: F401
 
-from tunelab.jobs import queue, service
+from tunelab.jobs import files, queue, requests
 from tunelab.jobs.runner import job_run_dir
 from tunelab.store.db import open_store
 from tunelab.train.checkpoint import list_checkpoints
@@ -49,8 +49,8 @@ def long_job(url, tiny_model_dir):
     store = open_store(url)
     try:
         data = "".join(json.dumps(r) + "\n" for r in toy_rows(40)).encode()
-        upload = service.create_file(store, io.BytesIO(data), "train.jsonl", "fine-tune", 1 << 20)
-        return service.create_fine_tuning_job(
+        upload = files.create_file(store, io.BytesIO(data), "train.jsonl", "fine-tune", 1 << 20)
+        return requests.create_fine_tuning_job(
             store,
             model="tiny",
             training_file=upload.id,

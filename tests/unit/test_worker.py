@@ -17,7 +17,7 @@ from helpers import all_events, running_worker, toy_rows, upload, wait_for, wait
 from postgres import BACKENDS, backend_url, pg_url  # noqa: F401
 
 from tunelab.errors import TunelabError
-from tunelab.jobs import queue, service, worker
+from tunelab.jobs import files, queue, registry, requests, shapes, worker
 from tunelab.jobs.runner import job_run_dir
 from tunelab.store.db import open_store
 
@@ -62,22 +62,22 @@ def assert_checkpoints_usable(store, job, base_dir):
     checkpoints = queue.list_checkpoints(store, job.id).data
     assert checkpoints
     for cp in checkpoints:
-        shown = service.checkpoint_to_openai(cp)
+        shown = shapes.checkpoint_to_openai(cp)
         assert shown["fine_tuned_model_checkpoint"] == f"{job.fine_tuned_model}:ckpt-step-{cp.step}"
         assert {"train_loss", "valid_loss"} <= set(shown["metrics"])
 
     run_dir = job_run_dir(job.id)
-    spec = service.resolve_model_id(store, job.fine_tuned_model)
+    spec = registry.resolve_model_id(store, job.fine_tuned_model)
     assert spec["adapter_dir"] == run_dir / "final" and spec["full_dir"] is None
     assert spec["base"] == str(base_dir)
     final = load_file(str(run_dir / "final" / "adapter_model.safetensors"))
-    ckpt_spec = service.resolve_model_id(store, checkpoints[0].model_id)
+    ckpt_spec = registry.resolve_model_id(store, checkpoints[0].model_id)
     assert ckpt_spec["checkpoint"] == run_dir / checkpoints[0].path_key
     ckpt_weights = load_file(str(ckpt_spec["adapter_dir"] / "adapter_model.safetensors"))
     assert ckpt_weights.keys() == final.keys()  # PEFT's names, as in the final adapter
 
     best = json.loads((run_dir / "report.json").read_text())["best_step"]
-    best_export = service.resolve_model_id(store, f"{job.fine_tuned_model}:ckpt-step-{best}")
+    best_export = registry.resolve_model_id(store, f"{job.fine_tuned_model}:ckpt-step-{best}")
     exported = load_file(str(best_export["adapter_dir"] / "adapter_model.safetensors"))
     assert all(torch.equal(final[k], exported[k]) for k in final)  # same weights as the result
     return checkpoints
@@ -93,7 +93,7 @@ def test_upload_train_and_use_the_model(sqlite_db, bases, tiny_model_dir):
     assert job.fine_tuned_model == f"ft:tiny:demo:{job.id}"
     assert job.trained_tokens > 0 and job.finished_at >= job.created_at
 
-    shown = service.job_to_openai(job)
+    shown = shapes.job_to_openai(job)
     assert shown["hyperparameters"] == {
         "n_epochs": 1,
         "batch_size": 4,
@@ -112,7 +112,7 @@ def test_upload_train_and_use_the_model(sqlite_db, bases, tiny_model_dir):
     checkpoints = assert_checkpoints_usable(store, job, Path(tiny_model_dir).resolve())
 
     # A fine-tuned model is itself a base: its adapter is merged into the new job's base.
-    child = service.create_fine_tuning_job(
+    child = requests.create_fine_tuning_job(
         store,
         model=job.fine_tuned_model,
         training_file=job.training_file,
@@ -122,16 +122,16 @@ def test_upload_train_and_use_the_model(sqlite_db, bases, tiny_model_dir):
         child = wait_terminal(store, child.id)
     assert child.status == "succeeded", child.error
     assert child.fine_tuned_model == f"ft:tiny:tunelab:{child.id}"
-    child_spec = service.resolve_model_id(store, child.fine_tuned_model)
+    child_spec = registry.resolve_model_id(store, child.fine_tuned_model)
     assert child_spec["base"] == str(job_run_dir(child.id) / "base")
 
-    assert job.fine_tuned_model in {m["id"] for m in service.list_models(store)}
-    service.delete_model(store, job.fine_tuned_model)
+    assert job.fine_tuned_model in {m["id"] for m in registry.list_models(store)}
+    registry.delete_model(store, job.fine_tuned_model)
     for model_id in (job.fine_tuned_model, checkpoints[0].model_id):
         with pytest.raises(TunelabError) as err:
-            service.resolve_model_id(store, model_id)
+            registry.resolve_model_id(store, model_id)
         assert err.value.code == "model_not_found"
-    assert service.resolve_model_id(store, child.fine_tuned_model)  # its base is its own copy
+    assert registry.resolve_model_id(store, child.fine_tuned_model)  # its base is its own copy
 
 
 def test_bad_file_fails_in_validating_files_with_the_line(db, bases):
@@ -191,7 +191,7 @@ def test_killed_run_resumes_after_restart_and_succeeds(db, bases):
     assert steps == list(range(1, 19))  # replayed steps 7 and 8.. are not recorded twice
     assert any(e.message.startswith("Resuming the run") for e in events)
     assert queue.list_checkpoints(store, job.id).data
-    assert service.resolve_model_id(store, job.fine_tuned_model)["adapter_dir"].is_dir()
+    assert registry.resolve_model_id(store, job.fine_tuned_model)["adapter_dir"].is_dir()
 
 
 def test_second_job_waits_in_queued_with_a_reason(db, bases):
@@ -207,7 +207,7 @@ def test_second_job_waits_in_queued_with_a_reason(db, bases):
 
         waiting_job = wait_for(waiting, timeout=60, what="a queue_reason")
         assert first.id in waiting_job.queue_reason and "cpu" in waiting_job.queue_reason
-        assert service.job_to_openai(waiting_job)["queue_reason"] == waiting_job.queue_reason
+        assert shapes.job_to_openai(waiting_job)["queue_reason"] == waiting_job.queue_reason
         time.sleep(2 * worker.HEARTBEAT_S)  # several worker polls later: still one job at a time
         assert queue.get_job(store, first.id).status == "running"
         assert queue.get_job(store, second.id).status == "queued"
@@ -295,7 +295,7 @@ def test_create_job_rejects_bad_requests(db, bases, kwargs, code, param):
     training = upload(store, toy_rows(12))
     request = {"model": "tiny", "training_file": training.id, **kwargs}
     with pytest.raises(TunelabError) as err:
-        service.create_fine_tuning_job(store, extra_bases=bases, **request)
+        requests.create_fine_tuning_job(store, extra_bases=bases, **request)
     assert err.value.code == code
     assert param is None or err.value.param == param
     assert queue.list_jobs(store).data == []
@@ -305,19 +305,19 @@ def test_method_hyperparameters_and_file_metadata(db, bases):
     _, store = db
     training = upload(store, toy_rows(12), name="../../etc/passwd\x00.jsonl")
     assert training.filename == "../../etc/passwd.jsonl"  # display only; stored under its id
-    assert service.file_content_path(store, training.id).name == training.storage_key
+    assert files.file_content_path(store, training.id).name == training.storage_key
     method = {"type": "supervised", "supervised": {"hyperparameters": {"batch_size": 3}}}
-    job = service.create_fine_tuning_job(
+    job = requests.create_fine_tuning_job(
         store, model="tiny", training_file=training.id, method=method, extra_bases=bases
     )
-    shown = service.job_to_openai(job)
+    shown = shapes.job_to_openai(job)
     assert shown["hyperparameters"]["batch_size"] == 3
     assert shown["hyperparameters"]["n_epochs"] == "auto"
     assert shown["method"]["type"] == "supervised" and "base" not in shown["method"]
     assert 0 <= shown["seed"] < 2**31
-    service.delete_file(store, training.id)
+    files.delete_file(store, training.id)
     with pytest.raises(TunelabError) as err:
-        service.get_file(store, training.id)
+        files.get_file(store, training.id)
     assert err.value.code == "file_not_found"
 
 

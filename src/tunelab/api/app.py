@@ -13,16 +13,16 @@ from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from starlette.datastructures import State
 
 from tunelab import __version__
+from tunelab.api import errors
 from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
 from tunelab.api.origin import HostOriginMiddleware
 from tunelab.api.routes import chat, files, health, jobs, models
 from tunelab.api.uploads import MAX_CONCURRENT_UPLOADS, UPLOAD_READ_TIMEOUT_S, UploadSlots
-from tunelab.jobs import service
+from tunelab.jobs import registry
 from tunelab.store.db import Store, open_store
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -114,8 +114,7 @@ def create_app(
     app.state.resolve_model = make_resolver(store, app.state.extra_bases)
     for module in (health, files, jobs, models, chat):
         app.include_router(module.router)
-    chat.install_error_handlers(app)  # OpenAI's error body for every route, not only chat
-    app.add_exception_handler(RequestValidationError, validation_error)
+    errors.install_error_handlers(app)  # OpenAI's error body for every route
     app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)
     if require_auth or keys:
         app.add_middleware(AuthMiddleware, api_keys=keys)
@@ -131,18 +130,7 @@ def make_resolver(store: Store, extra_bases: dict):
         from tunelab.serve.spec import ModelSpec
 
         check_id(model_id, code="model_not_found", param="model", what="model")
-        found = service.resolve_model_id(store, model_id, extra_bases=extra_bases)
+        found = registry.resolve_model_id(store, model_id, extra_bases=extra_bases)
         return ModelSpec(**{key: found[key] for key in SPEC_FIELDS})
 
     return resolve_model
-
-
-async def validation_error(request: Request, exc: RequestValidationError):
-    """Chat's handler, with query and path parameters named as OpenAI does (``limit``, not
-    ``query.limit``); chat's ``field_path`` only strips ``body``."""
-    plain = ("query", "path", "header", "cookie")
-    errors = [
-        {**e, "loc": e["loc"][1:] if e.get("loc") and e["loc"][0] in plain else e.get("loc", ())}
-        for e in exc.errors()
-    ]
-    return await chat.handle_validation_error(request, RequestValidationError(errors))

@@ -1,4 +1,4 @@
-"""Request plumbing shared by the routes: the store, id checks, OpenAI-shaped errors, API keys and
+"""Request plumbing shared by the routes: the store, id checks, API keys and
 body-size limits.
 
 The two guards are plain ASGI middleware rather than per-route dependencies, so that a route added
@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tunelab.api.errors import error_response
 from tunelab.errors import TunelabError
 from tunelab.jobs.queue import Page
 from tunelab.store.db import Store
@@ -52,22 +52,6 @@ def list_object(page: Page, to_openai: Callable[[Any], dict]) -> dict:
         "first_id": data[0]["id"] if data else None,
         "last_id": data[-1]["id"] if data else None,
     }
-
-
-def error_body(message: str, *, code: str | None, param: str | None, type: str) -> dict:
-    """OpenAI's error envelope."""
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
-
-
-def error_response(
-    status: int, message: str, *, code: str | None, param: str | None = None
-) -> JSONResponse:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    body = error_body(message, code=code, param=param, type=kind)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-    if status in (401, 413):  # the body is not read: close rather than drain it
-        headers["Connection"] = "close"
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def key_matches(given: str, keys: Iterable[bytes]) -> bool:

@@ -1,7 +1,7 @@
 """Request bodies of the files and fine-tuning routes, in OpenAI's field names.
 
 Unknown keys are refused (``extra="forbid"``) so a typo is a 400 naming the key, not a silently
-ignored setting. Responses are plain dicts made by ``jobs.service`` (``job_to_openai`` ...).
+ignored setting. Responses are plain dicts made by ``jobs.shapes`` (``job_to_openai`` ...).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Hyperparameters(BaseModel):
     """OpenAI's fine-tuning hyperparameters; ``auto`` lets tunelab choose from the data size.
 
-    Values pass through as sent (``Any``): ``service.job_hyperparameters`` checks types and
+    Values pass through as sent (``Any``): ``requests.job_hyperparameters`` checks types and
     ranges in one place and names the key (``hyperparameters.n_epochs``) in its error.
     """
 

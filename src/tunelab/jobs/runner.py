@@ -27,7 +27,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
-from tunelab.jobs import queue, service
+from tunelab.jobs import queue, registry
+from tunelab.jobs.files import get_file
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
 from tunelab.settings import force_offline, runs_dir
 from tunelab.store import artifacts
@@ -39,7 +40,7 @@ from tunelab.store.atomic import (
     verify_manifest,
 )
 from tunelab.store.db import Store, open_store
-from tunelab.store.tables import Job, JobEvent, Model
+from tunelab.store.tables import Job, JobEvent
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
         if existing:
             files[role] = existing[0]
             continue
-        row = service.get_file(store, file_id, param=role)
+        row = get_file(store, file_id, param=role)
         source = artifacts.path_for(row.storage_key)
         if not source.exists():
             raise TunelabError(f"The content of {role} {file_id} is gone.", code="file_not_found")
@@ -118,7 +119,7 @@ def training_base(store: Store, job: Job, run_dir: Path) -> str:
     ref = base_reference(job)
     if not ref.startswith("ft:"):
         return ref
-    parent = service.resolve_model_id(store, ref)
+    parent = registry.resolve_model_id(store, ref)
     if parent["full_dir"] is not None:
         return str(parent["full_dir"])
     merged = run_dir / "base"
@@ -252,14 +253,9 @@ def update_running_job(store: Store, job_id: str, **values) -> None:
 @disk_full_as_error()
 def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -> str:
     """Register the model (its checkpoints are registered already), then mark it ``succeeded``."""
-    model_id = service.fine_tuned_model_id(job)
+    model_id = registry.fine_tuned_model_id(job)
     register_checkpoints(store, job, run_dir)
-    with store.session() as s:
-        row = s.scalar(select(Model).where(Model.id == model_id))
-        if row is None:  # a resumed finish finds the row of the attempt that died finishing
-            s.add(Model(id=model_id, job_id=job.id, base=base, run_dir=str(run_dir)))
-        else:
-            row.base, row.run_dir, row.deleted = base, str(run_dir), False
+    registry.register_model(store, model_id, job_id=job.id, base=base, run_dir=run_dir)
     queue.add_event(store, job.id, f"New fine-tuned model created: {model_id}")
     queue.add_event(store, job.id, "The job has successfully completed")
     try:
@@ -272,15 +268,9 @@ def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -
             trained_tokens=report["trained_tokens"],
         )
     except TunelabError:  # cancelled while finishing: the model must not outlive the job
-        retract_model(store, job.id)
+        registry.retract_model(store, job.id)
         raise
     return model_id
-
-
-def retract_model(store: Store, job_id: str) -> None:
-    """Hide a model registered by a job that did not succeed after all (stopped mid-finish)."""
-    with store.session() as s:
-        s.execute(update(Model).where(Model.job_id == job_id).values(deleted=True))
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -304,14 +294,14 @@ def register_checkpoints(store: Store, job: Job, run_dir: Path) -> list[int]:
     if not new:
         return []
     method, rows = read_run(run_dir)["config"]["method"], _metrics_by_step(run_dir)
-    model_id = service.fine_tuned_model_id(job)
+    model_id = registry.fine_tuned_model_id(job)
     for step in new:
         export_checkpoint(run_dir, folders[step], method)
         queue.add_checkpoint(
             store,
             job.id,
             step=step,
-            model_id=service.checkpoint_model_id(model_id, step),
+            model_id=registry.checkpoint_model_id(model_id, step),
             path_key=f"checkpoints/{folders[step].name}",
             metrics={"step": step, **_metrics(rows.get(step, {}))},
         )

@@ -27,7 +27,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import TunelabError
-from tunelab.jobs import queue, runner, service
+from tunelab.jobs import queue, registry, runner
 from tunelab.jobs.states import (
     CANCELLED,
     FAILED,
@@ -235,7 +235,7 @@ def _tokenizer_dir(store: Store, job: Job):
 
     ref = runner.base_reference(job)
     if ref.startswith("ft:"):  # a tuned model keeps its base's tokenizer and context
-        ref = service.resolve_model_id(store, ref)["base"]
+        ref = registry.resolve_model_id(store, ref)["base"]
     return base_model_dir(ref)
 
 
@@ -353,7 +353,7 @@ def _settle(store: Store, job_id: str, worker_id: str, returncode: int | None, o
     job = queue.get_job(store, job_id)
     if job.status != RUNNING or job.worker_id != worker_id or outcome == "lost":
         return
-    runner.retract_model(store, job_id)  # registered by a runner stopped while finishing
+    registry.retract_model(store, job_id)  # registered by a runner stopped while finishing
     try:
         if outcome == "cancelled" or job.cancel_requested:
             queue.set_status(store, job_id, CANCELLED, owner=worker_id)

@@ -1,7 +1,7 @@
 """Files: ``POST /v1/files`` (multipart, streamed to disk), list, retrieve, delete, content.
 
 The upload is parsed as it arrives, never spooled whole: the body is pulled chunk by chunk into
-``service.create_file``, which writes under a server-generated key and stops at the size cap
+``files.create_file``, which writes under a server-generated key and stops at the size cap
 (the temp file removed). The client's filename is display metadata only.
 """
 
@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from tunelab.api.deps import RequestTooLarge, check_id, get_store, list_object
 from tunelab.api.uploads import chunk_puller
 from tunelab.errors import TunelabError
-from tunelab.jobs import service
+from tunelab.jobs import files, shapes
 from tunelab.jobs.queue import Page
 from tunelab.store.db import Store
 
@@ -42,7 +42,7 @@ async def create_file(request: Request) -> dict:
         row = await run_in_threadpool(
             receive_upload, get_store(request), reader, state.max_upload_bytes
         )
-    return service.file_to_openai(row)
+    return shapes.file_to_openai(row)
 
 
 @router.get("")
@@ -50,36 +50,36 @@ def list_files(
     request: Request,
     purpose: str | None = None,
     after: str | None = None,
-    limit: int = Query(service.MAX_FILE_LIST, ge=1, le=service.MAX_FILE_LIST),
+    limit: int = Query(files.MAX_FILE_LIST, ge=1, le=files.MAX_FILE_LIST),
     order: Literal["asc", "desc"] = "desc",
 ) -> dict:
     """Uploaded files, newest first (``order=asc``: oldest first)."""
     if after is not None:
         after = check_id(after, code="invalid_cursor", param="after", what="file to list after")
-    if purpose is not None and purpose not in service.FILE_PURPOSES:
-        return list_object(Page([], False), service.file_to_openai)  # no file has it
+    if purpose is not None and purpose not in files.FILE_PURPOSES:
+        return list_object(Page([], False), shapes.file_to_openai)  # no file has it
     store = get_store(request)
-    page = service.list_files(store, purpose=purpose, after=after, limit=limit, order=order)
-    return list_object(page, service.file_to_openai)
+    page = files.list_files(store, purpose=purpose, after=after, limit=limit, order=order)
+    return list_object(page, shapes.file_to_openai)
 
 
 @router.get("/{file_id}")
 def retrieve_file(request: Request, file_id: str) -> dict:
     """One file's metadata."""
-    return service.file_to_openai(service.get_file(get_store(request), _file_id(file_id)))
+    return shapes.file_to_openai(files.get_file(get_store(request), _file_id(file_id)))
 
 
 @router.delete("/{file_id}")
 def delete_file(request: Request, file_id: str) -> dict:
     """Delete a file's record and its stored bytes."""
-    row = service.delete_file(get_store(request), _file_id(file_id))
+    row = files.delete_file(get_store(request), _file_id(file_id))
     return {"id": row.id, "object": "file", "deleted": True}
 
 
 @router.get("/{file_id}/content")
 def file_content(request: Request, file_id: str) -> FileResponse:
     """The file's bytes as uploaded (``application/octet-stream``)."""
-    path = service.file_content_path(get_store(request), _file_id(file_id))
+    path = files.file_content_path(get_store(request), _file_id(file_id))
     return FileResponse(path, media_type="application/octet-stream")
 
 
@@ -92,7 +92,7 @@ def receive_upload(store: Store, reader: MultipartReader, max_bytes: int):
     reader.read_until_file()
     early = reader.fields.get("purpose")
     try:
-        row = service.create_file(
+        row = files.create_file(
             store, reader.file_chunks(), reader.filename, early or "fine-tune", max_bytes
         )
     except TunelabError as exc:
@@ -110,12 +110,12 @@ def receive_upload(store: Store, reader: MultipartReader, max_bytes: int):
             )
         if purpose != row.purpose:
             raise TunelabError(
-                f"purpose must be one of {', '.join(service.FILE_PURPOSES)}, not {purpose!r}.",
+                f"purpose must be one of {', '.join(files.FILE_PURPOSES)}, not {purpose!r}.",
                 code="invalid_purpose",
                 param="purpose",
             )
     except BaseException:
-        service.delete_file(store, row.id)
+        files.delete_file(store, row.id)
         raise
     return row
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from tunelab.api.deps import check_id, get_store, list_object
 from tunelab.api.schemas import CreateJobRequest
-from tunelab.jobs import queue, service
+from tunelab.jobs import queue, requests, shapes
 
 router = APIRouter(prefix="/v1/fine_tuning/jobs")
 Limit = Query(20, ge=1, le=queue.MAX_LIMIT, description="Items per page (1-100).")
@@ -30,38 +30,38 @@ def _after(after: str | None) -> str | None:
 @router.post("")
 def create_job(request: Request, body: CreateJobRequest) -> dict:
     """Record a job in ``validating_files``; a worker validates its files and trains it."""
-    job = service.create_fine_tuning_job(
+    job = requests.create_fine_tuning_job(
         get_store(request),
         **body.model_dump(exclude_none=True),
         extra_bases=request.app.state.extra_bases,
     )
-    return service.job_to_openai(job)
+    return shapes.job_to_openai(job)
 
 
 @router.get("")
 def list_jobs(request: Request, after: str | None = None, limit: int = Limit) -> dict:
     """Jobs newest first; ``after`` is the last id of the previous page."""
     page = queue.list_jobs(get_store(request), after=_after(after), limit=limit)
-    return list_object(page, service.job_to_openai)
+    return list_object(page, shapes.job_to_openai)
 
 
 @router.get("/{job_id}")
 def retrieve_job(request: Request, job_id: str) -> dict:
     """One job: status, result model, trained tokens, error."""
-    return service.job_to_openai(queue.get_job(get_store(request), _job_id(job_id)))
+    return shapes.job_to_openai(queue.get_job(get_store(request), _job_id(job_id)))
 
 
 @router.post("/{job_id}/cancel")
 def cancel_job(request: Request, job_id: str) -> dict:
     """Cancel a job: at once if not running yet; a running one stops within seconds."""
-    return service.job_to_openai(queue.request_cancel(get_store(request), _job_id(job_id)))
+    return shapes.job_to_openai(queue.request_cancel(get_store(request), _job_id(job_id)))
 
 
 @router.get("/{job_id}/events")
 def list_events(request: Request, job_id: str, after: str | None = None, limit: int = Limit):
     """A job's events (messages and per-step metrics), newest first."""
     page = queue.list_events(get_store(request), _job_id(job_id), after=_after(after), limit=limit)
-    return list_object(page, service.event_to_openai)
+    return list_object(page, shapes.event_to_openai)
 
 
 @router.get("/{job_id}/checkpoints")
@@ -74,4 +74,4 @@ def list_checkpoints(
     """A job's complete checkpoints, newest first; each one's model id can be used for chat."""
     store = get_store(request)
     page = queue.list_checkpoints(store, _job_id(job_id), after=_after(after), limit=limit)
-    return list_object(page, service.checkpoint_to_openai)
+    return list_object(page, shapes.checkpoint_to_openai)

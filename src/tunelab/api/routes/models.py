@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from tunelab.api.deps import check_id, get_store
-from tunelab.jobs import service
+from tunelab.jobs import registry
 
 router = APIRouter(prefix="/v1/models")
 
@@ -22,17 +22,17 @@ def _model_id(model: str) -> str:
 def list_models(request: Request) -> dict:
     """The base models, then fine-tuned models newest first."""
     bases = request.app.state.extra_bases
-    return {"object": "list", "data": service.list_models(get_store(request), extra_bases=bases)}
+    return {"object": "list", "data": registry.list_models(get_store(request), extra_bases=bases)}
 
 
 @router.get("/{model:path}")
 def retrieve_model(request: Request, model: str) -> dict:
     """One model object (``id``, ``object``, ``created``, ``owned_by``)."""
     bases = request.app.state.extra_bases
-    return service.get_model(get_store(request), _model_id(model), extra_bases=bases)
+    return registry.get_model(get_store(request), _model_id(model), extra_bases=bases)
 
 
 @router.delete("/{model:path}")
 def delete_model(request: Request, model: str) -> dict:
     """Delete a fine-tuned model (bases cannot be deleted)."""
-    return service.delete_model(get_store(request), _model_id(model))
+    return registry.delete_model(get_store(request), _model_id(model))
