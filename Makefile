@@ -37,7 +37,7 @@ lint: dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-docs: install
+docs: install  # docs/config.md: every built-in method's keys, from the method table
 	$(BIN)/python -c "from tunelab.train.config import reference_markdown as r; \
 	open('docs/config.md', 'w').write(r())"
 

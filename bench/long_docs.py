@@ -158,6 +158,24 @@ def arithmetic(shape, rows: list[list[int]], padded: bool, rank: int = 16) -> fl
     return total
 
 
+def matmul_rate(shape, tokens: int = 2048, repeats: int = 20) -> float:
+    """FLOP/s of this machine on the decoder's own float32 matmuls (a 2,048-token row through
+    every linear layer shape, best of ``repeats``): the ceiling for any training step here."""
+    import torch
+
+    best = 0.0
+    shapes = list(shape.linear_shapes().values())
+    xs = {i: torch.randn(tokens, i) for i, _ in shapes}
+    ws = [torch.randn(i, o) for i, o in shapes]
+    flops = sum(2 * tokens * i * o for i, o in shapes)
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for w in ws:
+            xs[w.shape[0]] @ w
+        best = max(best, flops / (time.perf_counter() - started))
+    return best
+
+
 def throughput(rows_path: str, steps: int) -> dict:
     """In a subprocess: both contenders, their steps interleaved (a warm-up pass, then the timed
     pass), so that the machine's drift falls on both alike."""
@@ -190,8 +208,11 @@ def throughput(rows_path: str, steps: int) -> dict:
     tokens = sum(lengths[i] for step in ran for i in step)
     shape = ModelShape.from_model_dir(base_model_dir("smollm2-135m-instruct"))
     rows = [[lengths[i] for i in step] for step in ran]
+    work = {kind: arithmetic(shape, rows, kind == "padded") for kind in both}
     return {
-        "work_ratio": arithmetic(shape, rows, True) / arithmetic(shape, rows, False),
+        "work_ratio": work["padded"] / work["packed"],
+        "gflops": {kind: work[kind] / seconds[kind] / 1e9 for kind in both},
+        "matmul_gflops": matmul_rate(shape) / 1e9,
         "steps": len(ran),
         "peer_failed_steps": failed,
         "tokens": tokens,
@@ -304,6 +325,14 @@ def main() -> None:
     print(
         f"arithmetic the padded peer does for the same steps: {speed['work_ratio']:.2f}x "
         "tunelab's (padding, dense-mask attention); the rest of the ratio is per-FLOP speed"
+    )
+    done = speed["gflops"]
+    print(
+        f"arithmetic done per second: padded {done['padded']:.0f}, packed {done['packed']:.0f} "
+        f"GFLOP/s; this machine's float32 matmuls on the model's shapes: "
+        f"{speed['matmul_gflops']:.0f} GFLOP/s (no training step can beat that: the most any "
+        f"step could gain on the peer here is "
+        f"{speed['work_ratio'] * speed['matmul_gflops'] / done['padded']:.2f}x)"
     )
 
 

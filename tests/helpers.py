@@ -305,3 +305,25 @@ def tiny(model_dir, lora: bool = False):
         config = LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", init_lora_weights=False)
         model = get_peft_model(model, config)
     return model, tokenizer
+
+
+OLD_REPORT = {  # report.json as SFT wrote it before rows: base and tuned evaluations
+    "base": {"validation": {"loss": 3.25, "perplexity": 25.8, "token_accuracy": 0.125}},
+    "tuned": {"validation": {"loss": 1.5, "perplexity": 4.48, "token_accuracy": 0.5}},
+}
+
+
+def write_run_files(run_dir: Path, base: str, name: str, *, train_sha256: str = "ab" * 32) -> None:
+    """A finished SFT run's run.json and report.json (its weights are the caller's)."""
+    import json
+
+    record = {
+        "method": "sft",
+        "config": {"model": base, "tuning": "lora", "name": name, "output_dir": str(run_dir)},
+        "resolved": {"epochs": 1, "dtype": "float32"},
+        "data": {"hashes": {"train_file": train_sha256}},
+        "created_at": "2026-01-01T00:00:00",
+        "run_dir": str(run_dir),
+    }
+    (run_dir / "run.json").write_text(json.dumps(record))
+    (run_dir / "report.json").write_text(json.dumps(OLD_REPORT))

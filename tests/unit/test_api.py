@@ -290,6 +290,8 @@ def test_models_list_retrieve_delete(app, client):
         "id": tuned,
         "object": "model",
         "deleted": True,
+        "removed": {"bytes": 0, "paths": []},  # this row has no run folder
+        "aliases_removed": [],
     }
     assert_error(client.get(f"/v1/models/{tuned}"), 404, "model_not_found")
     assert tuned not in [m["id"] for m in client.get("/v1/models").json()["data"]]

@@ -35,7 +35,7 @@ def test_data_check_json_lists_errors_with_lines(tiny_model_dir, tmp_path, capsy
 
 def test_models_list_shows_builtin_and_local(tiny_model_dir, capsys):
     assert main(["models", "list", str(tiny_model_dir), "--json"]) == 0
-    infos = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    infos = {m["name"]: m for m in json.loads(capsys.readouterr().out)["bases"]}
     builtin = infos["smollm2-135m-instruct"]
     assert builtin["context_length"] == 8192 and builtin["parameters"] > 100_000_000
     local = infos[tiny_model_dir.name]

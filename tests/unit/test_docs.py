@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tunelab.cli.main import build_parser
 from tunelab.train.config import reference_markdown
+from tunelab.train.methods import BUILTIN_METHODS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +32,15 @@ def test_every_cli_command_and_option_is_documented():
 
 def test_config_reference_is_current():
     assert (ROOT / "docs" / "config.md").read_text() == reference_markdown(), "run `make docs`"
+
+
+def test_every_key_of_every_method_is_documented():
+    doc = (ROOT / "docs" / "config.md").read_text()
+    for method in BUILTIN_METHODS:
+        assert f"## `method: {method.name}`" in doc, f"method {method.name} is not in config.md"
+        for name, field in method.config.model_fields.items():
+            assert f"| `{name}` |" in doc, f"{method.name}: {name} is not in docs/config.md"
+            assert field.description, f"{method.name}: {name} has no description"
 
 
 def test_readme_shows_the_two_commands():

@@ -35,7 +35,7 @@ def test_full_finetune_learns_toy_task(tiny_model_dir, toy_data, tmp_path):
         tiny_model_dir,
         toy_data,
         tmp_path / "run",
-        method="full",
+        tuning="full",
         learning_rate=3e-3,
         epochs=6,
         batch_size=4,
@@ -57,7 +57,8 @@ def test_full_finetune_learns_toy_task(tiny_model_dir, toy_data, tmp_path):
     ):
         assert (run / name).exists(), name
     saved = json.loads((run / "run.json").read_text())
-    assert saved["resolved"]["learning_rate"] == 3e-3 and saved["config"]["method"] == "full"
+    assert saved["resolved"]["learning_rate"] == 3e-3 and saved["config"]["tuning"] == "full"
+    assert saved["method"] == saved["config"]["method"] == "sft"
     rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [r for r in rows if "train_loss" in r]
     assert {"learning_rate", "grad_norm", "tokens_per_second"} <= set(steps[0])
@@ -112,7 +113,7 @@ def test_best_checkpoint_is_the_result_and_early_stopping(tiny_model_dir, toy_da
         tiny_model_dir,
         toy_data,
         tmp_path / "run",
-        method="full",
+        tuning="full",
         learning_rate=0.3,
         epochs=10,
         batch_size=4,
@@ -178,6 +179,7 @@ def test_long_documents_train_as_context_sized_windows(tiny_model_dir, tmp_path)
         ({"epochs": 0}, "epochs"),
         ({"lora": {"rank": 8}}, "lora.rank"),
         ({"method": "qlora"}, "method"),
+        ({"tuning": "qlora"}, "tuning"),
         ({"learning_rate": 5}, "learning_rate"),
         ({"colour": "red"}, "colour"),
     ],
@@ -327,7 +329,7 @@ def test_the_step_loss_equals_the_padded_batch_loss(tiny_model_dir, toy_data, tm
     from tunelab.models.forward import trained_token_loss
     from tunelab.train.sft import build_model, prepare_data, resolve_auto
 
-    config = make_config(tiny_model_dir, toy_data, tmp_path / "r", method="full")
+    config = make_config(tiny_model_dir, toy_data, tmp_path / "r", tuning="full")
     from tunelab.models.load import load_tokenizer
 
     data = prepare_data(config, load_tokenizer(str(tiny_model_dir)), 256)

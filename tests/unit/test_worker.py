@@ -126,7 +126,7 @@ def test_upload_train_and_use_the_model(sqlite_db, bases, tiny_model_dir):
     assert child_spec["base"] == str(job_run_dir(child.id) / "base")
 
     assert job.fine_tuned_model in {m["id"] for m in registry.list_models(store)}
-    registry.delete_model(store, job.fine_tuned_model)
+    registry.delete_model(store, job.fine_tuned_model, force=True)  # the child descends from it
     for model_id in (job.fine_tuned_model, checkpoints[0].model_id):
         with pytest.raises(TunelabError) as err:
             registry.resolve_model_id(store, model_id)

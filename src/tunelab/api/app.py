@@ -20,7 +20,7 @@ from tunelab import __version__
 from tunelab.api import errors
 from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
 from tunelab.api.origin import HostOriginMiddleware
-from tunelab.api.routes import chat, files, health, jobs, models
+from tunelab.api.routes import aliases, chat, files, health, jobs, models
 from tunelab.api.uploads import MAX_CONCURRENT_UPLOADS, UPLOAD_READ_TIMEOUT_S, UploadSlots
 from tunelab.jobs import registry
 from tunelab.store.db import Store, open_store
@@ -112,7 +112,7 @@ def create_app(
     app.state.upload_slots = upload_slots
     app.state.upload_read_timeout_s = upload_read_timeout_s
     app.state.resolve_model = make_resolver(store, app.state.extra_bases)
-    for module in (health, files, jobs, models, chat):
+    for module in (health, files, jobs, models, aliases, chat):
         app.include_router(module.router)
     errors.install_error_handlers(app)  # OpenAI's error body for every route
     app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)

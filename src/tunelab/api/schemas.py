@@ -36,13 +36,18 @@ class SupervisedMethod(BaseModel):
 
 
 class Method(BaseModel):
-    """``{"type": "supervised", "supervised": {"hyperparameters": {...}}}``."""
+    """``{"type": "supervised", "supervised": {"hyperparameters": {...}}}``.
 
-    model_config = ConfigDict(extra="forbid")
+    ``type`` is any method type in tunelab's method table (``train.methods``, plugins included),
+    and its settings go under the key of the same name: other keys pass through here, and
+    ``requests.job_method`` checks them against the table (an unknown type or key is a 400
+    naming it), so a new method needs no change here.
+    """
 
-    type: str = Field(description="The training method: supervised (dpo comes later).")
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="The training method: supervised, or another in the table.")
     supervised: SupervisedMethod | None = Field(None, description="Settings of the method.")
-    dpo: dict | None = Field(None, description="Not supported yet (a clear 400 says so).")
 
 
 # Ids are looked up, never used as paths; control characters (NUL breaks PostgreSQL) are refused.

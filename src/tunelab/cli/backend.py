@@ -105,7 +105,7 @@ def read_secret_file(path: Path, option: str) -> str:
 def resolve_device(choice: str) -> str:
     if choice != "auto":
         return choice
-    from tunelab.train.sft import pick_device  # only here: the CLI imports without torch
+    from tunelab.train.setup import pick_device  # only here: the CLI imports without torch
 
     return pick_device(choice)
 

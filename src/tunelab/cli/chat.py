@@ -1,4 +1,5 @@
-"""``tunelab chat MODEL``: an interactive chat that streams tokens as they are generated."""
+"""``tunelab chat MODEL``: an interactive chat that streams tokens as they are generated, decoded
+as the server decodes them (``serve.chat.stream_reply`` -> ``serve.decode``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``tunelab train CONFIG.yaml [--set key=value ...] [--resume RUN_DIR]``."""
+"""``tunelab train CONFIG.yaml [--set key=value ...] [--resume RUN_DIR]``: the config's
+``method`` (default sft) picks the recipe from the method table."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from tunelab.errors import ConfigError
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("train", help="Fine-tune a model (SFT) from a YAML config.")
+    parser = sub.add_parser(
+        "train", help="Fine-tune a model from a YAML config (its method: sft by default)."
+    )
     parser.add_argument(
         "config",
         nargs="?",
@@ -38,17 +41,20 @@ def register(sub) -> None:
 
 def train_command(args) -> int:
     from tunelab.eval.report import format_summary
+    from tunelab.store.runs import has_record, read_run
     from tunelab.train.config import load_config, parse_set
-    from tunelab.train.sft import run_sft
+    from tunelab.train.methods import get_method
 
     if args.resume is None and args.config is None and not args.overrides:
         raise ConfigError("give a CONFIG.yaml (or --set keys), or --resume RUN_DIR")
     if args.resume is not None:
-        if not (args.resume / "run.json").exists():
+        if not has_record(args.resume):
             raise ConfigError(f"{args.resume}: not a run folder (no run.json)", param="resume")
-        config = None
+        config, name = None, read_run(args.resume).method
     else:
         config = load_config(args.config, parse_set(args.overrides))
-    report = run_sft(config, resume=args.resume, progress=not args.no_progress)
+        name = config.method
+    run = get_method(name).run_function()
+    report = run(config, resume=args.resume, progress=not args.no_progress)
     print(json.dumps(report, indent=1) if args.json else format_summary(report))
     return 0

@@ -1,5 +1,6 @@
-"""Evaluate a model: validation loss, perplexity and token accuracy; greedy answers scored against
-``expected`` / ``must_contain``. Used by training (base vs tuned) and by ``tunelab eval``."""
+"""Evaluate a model: validation loss, perplexity and token accuracy; greedy answers, decoded by the
+serving path (``serve.decode``), scored against ``expected`` / ``must_contain``. Used by training
+(base vs tuned) and by ``tunelab eval``."""
 
 from __future__ import annotations
 
@@ -7,18 +8,14 @@ from pathlib import Path
 
 import torch
 
-from tunelab.data.batches import (
-    collate,
-    collate_or_pack,
-    eval_batches,
-    eval_packs,
-    generation_batches,
-)
+from tunelab.data.batches import collate, collate_or_pack, eval_batches, eval_packs
 from tunelab.data.render import Rendered, prompt_messages, render_example, render_prompt
 from tunelab.data.validate import load_examples
 from tunelab.eval.metrics import accuracy, perplexity, score_answer
 from tunelab.models.attention import attention_for
 from tunelab.models.forward import trained_token_loss
+from tunelab.serve import decode
+from tunelab.serve.outputs import Sampling
 
 
 @torch.no_grad()
@@ -59,7 +56,6 @@ def evaluate_loss(
     }
 
 
-@torch.no_grad()
 def generate_answers(
     model,
     tokenizer,
@@ -70,33 +66,20 @@ def generate_answers(
     max_batch_tokens: int = 16384,
     device: str = "cpu",
 ) -> list[str]:
-    """Greedy answers to each conversation's next assistant turn (left-padded batches of at most
-    ``batch_size`` rows and ``max_batch_tokens`` padded tokens)."""
-    was_training = model.training
-    model.eval()
+    """Greedy answers to each conversation's next assistant turn, decoded as the server decodes
+    them (``serve.decode.generate``: end-of-turn ids, stop rules, batching), so a score measures
+    the replies the model will serve."""
     prompts = [render_prompt(tokenizer, msgs) for msgs in conversations]
-    answers: list[str] = [""] * len(prompts)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    lengths = [len(p) for p in prompts]
-    for idx in generation_batches(lengths, batch_size, max_batch_tokens, max_new_tokens):
-        width = max(len(prompts[i]) for i in idx)
-        ids = torch.full((len(idx), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            ids[row, width - len(prompts[i]) :] = torch.tensor(prompts[i])
-            mask[row, width - len(prompts[i]) :] = 1
-        out = model.generate(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
-            do_sample=False,
-            max_new_tokens=max_new_tokens,
-            eos_token_id=tokenizer.eos_token_id,
-            pad_token_id=pad,
-        )
-        for row, i in enumerate(idx):
-            answers[i] = tokenizer.decode(out[row, width:], skip_special_tokens=True).strip()
-    model.train(was_training)
-    return answers
+    choices = decode.generate(
+        model,
+        tokenizer,
+        prompts,
+        Sampling(max_tokens=max_new_tokens),
+        max_batch=batch_size,
+        max_batch_tokens=max_batch_tokens,
+        device=device,
+    )
+    return [c.text for c in choices]
 
 
 def score_examples(

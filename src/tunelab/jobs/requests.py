@@ -1,8 +1,9 @@
 """Fine-tuning job requests: check what a user asks for (base, files, method, hyperparameters,
 suffix, seed) and record the job in ``validating_files``; a worker takes it from there.
 
-Nothing here imports torch: a job only gets a row; workers validate and train it
-(``jobs.worker``, ``jobs.runner``).
+The method ``type`` and its hyperparameters are looked up in the method table
+(``train.methods``), so a new method needs nothing here. Nothing here imports torch: a job only
+gets a row; workers validate and train it (``jobs.worker``, ``jobs.runner``).
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from tunelab.errors import TunelabError
-from tunelab.jobs import queue
+from tunelab.jobs import queue, registry
 from tunelab.jobs.files import get_file
-from tunelab.jobs.registry import model_row
-from tunelab.jobs.shapes import HYPERPARAMETER_LIMITS
 from tunelab.models.catalog import BUILTINS
 from tunelab.store.db import Store
 from tunelab.store.tables import Job
+from tunelab.train.methods import Method, known_methods, method_for_job_type
 
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-SUPPORTED_METHODS = ("supervised",)
-LATER_METHODS = ("dpo", "reinforcement")
+DEFAULT_TYPE = "supervised"
+LATER_METHODS = ("dpo", "reinforcement")  # OpenAI's types no method in the table has yet
 
 
 def create_fine_tuning_job(
@@ -47,10 +47,11 @@ def create_fine_tuning_job(
     get_file(store, training_file, param="training_file")
     if validation_file is not None:
         get_file(store, validation_file, param="validation_file")
-    hp = job_hyperparameters(hyperparameters, method)
+    entry, hp = job_method(hyperparameters, method)
     suffix = check_suffix(suffix)
     seed = check_seed(seed)
-    stored_method = {"type": "supervised", "supervised": {"hyperparameters": hp}, "base": base}
+    kind = entry.openai_type
+    stored_method = {"type": kind, kind: {"hyperparameters": hp}, "base": base}
     return queue.create_job(
         store,
         model=model,
@@ -64,7 +65,8 @@ def create_fine_tuning_job(
 
 
 def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] | None) -> str:
-    """What the runner trains from: a built-in name, an allow-listed folder, or an ``ft:`` id."""
+    """What the runner trains from: a built-in name, an allow-listed folder, or the ``ft:`` id of
+    a version or checkpoint (an alias resolves to the concrete id, which the job records)."""
     if model in BUILTINS:
         return model
     if extra_bases and model in extra_bases:
@@ -76,8 +78,12 @@ def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] |
                 param="model",
             )
         return str(folder.resolve())
-    if model.startswith("ft:") and model_row(store, model) is not None:
-        return model
+    concrete = registry.concrete_model_id(store, model)
+    if concrete in BUILTINS:
+        return concrete
+    if concrete.startswith("ft:"):
+        registry.resolve_model_id(store, concrete)  # model_not_found unless its weights exist
+        return concrete
     raise TunelabError(
         f"The model {model!r} does not exist or you do not have access to it.",
         code="model_not_found",
@@ -85,39 +91,65 @@ def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] |
     )
 
 
-def job_hyperparameters(hyperparameters: dict | None, method: dict | None) -> dict:
-    """OpenAI's hyperparameters (top level or in ``method.supervised``), checked, auto filled."""
+def job_method(hyperparameters: dict | None, method: dict | None) -> tuple[Method, dict]:
+    """The table's method for ``method.type`` (default supervised) and its OpenAI
+    hyperparameters (top level or in ``method.<type>``), checked, ``auto`` filled in."""
     given = dict(hyperparameters or {})
-    if method is not None:
-        kind = method.get("type") if isinstance(method, dict) else None
-        if kind in LATER_METHODS:
-            raise TunelabError(
-                f"Method {kind!r} is not supported yet; use 'supervised'.",
-                code="unsupported_method",
-                param="method.type",
-            )
-        if kind not in SUPPORTED_METHODS:
-            raise TunelabError(
-                f"Unknown method type {kind!r}; use 'supervised'.",
-                code="invalid_method",
-                param="method.type",
-            )
-        inner = (method.get(kind) or {}).get("hyperparameters") or {}
-        if inner and given:
-            raise TunelabError(
-                "Give hyperparameters either at the top level or in method.supervised, not both.",
-                code="invalid_hyperparameters",
-                param="hyperparameters",
-            )
-        given = given or dict(inner)
+    if method is None:
+        entry = method_for_job_type(DEFAULT_TYPE)
+        return entry, check_hyperparameters(entry, given)
+    kind = method.get("type") if isinstance(method, dict) else None
+    entry = method_for_job_type(kind) if isinstance(kind, str) else None
+    if entry is None:
+        raise _unknown_type(kind)
+    extra = sorted(set(method) - {"type", kind})
+    settings = method.get(kind) or {}
+    if extra or not isinstance(settings, dict) or set(settings) - {"hyperparameters"}:
+        where = f"method.{extra[0]}" if extra else f"method.{kind}"
+        raise TunelabError(
+            f"{where}: not a setting of method {kind!r} (it takes {kind}.hyperparameters).",
+            code="invalid_method",
+            param=where,
+        )
+    inner = settings.get("hyperparameters") or {}
+    if inner and given:
+        raise TunelabError(
+            f"Give hyperparameters either at the top level or in method.{kind}, not both.",
+            code="invalid_hyperparameters",
+            param="hyperparameters",
+        )
+    return entry, check_hyperparameters(entry, given or dict(inner))
+
+
+def _unknown_type(kind) -> TunelabError:
+    types = ", ".join(repr(m.openai_type) for m in known_methods().values())
+    if kind in LATER_METHODS:
+        return TunelabError(
+            f"Method {kind!r} is not supported yet; use one of {types}.",
+            code="unsupported_method",
+            param="method.type",
+        )
+    return TunelabError(
+        f"Unknown method type {kind!r}; use one of {types}.",
+        code="invalid_method",
+        param="method.type",
+    )
+
+
+def check_hyperparameters(entry: Method, given: dict) -> dict:
+    """Every hyperparameter of the method: the given value checked against its bounds, or
+    ``auto``; an unknown name is refused naming it."""
+    given = dict(given)
     result = {}
-    for key, (kind, low, high) in HYPERPARAMETER_LIMITS.items():
+    for key, spec in entry.hyperparameters.items():
         value = given.pop(key, None)
-        result[key] = "auto" if value is None else _check_number(key, value, kind, low, high)
+        result[key] = (
+            "auto" if value is None else _check_number(key, value, spec.kind, spec.low, spec.high)
+        )
     if given:
         unknown = sorted(given)[0]
         raise TunelabError(
-            f"Unknown hyperparameter {unknown!r}; known: {', '.join(HYPERPARAMETER_LIMITS)}.",
+            f"Unknown hyperparameter {unknown!r}; known: {', '.join(entry.hyperparameters)}.",
             code="invalid_hyperparameters",
             param=f"hyperparameters.{unknown}",
         )

@@ -1,12 +1,13 @@
 """One fine-tuning job in its own process.
 
 ``python -m tunelab.jobs.runner --job ID`` with ``TUNELAB_DATABASE_URL`` in the environment: a
-worker starts this for a job it claimed (``running``). It builds the SFT config from the job's
-row, trains with ``run_sft``
-(resuming when the run folder already holds a run), streams metrics into the job's events, and
-records the result: the fine-tuned model, its checkpoints (each a usable model id) and
-``succeeded``; or ``failed`` with an error naming the cause. Exit code 0: succeeded; 2: a failure
-was recorded. Anything else (a signal, a crash) is for the worker to settle.
+worker starts this for a job it claimed (``running``). It looks the job's method up in the method
+table (``train.methods``: its ``method.type``), builds that method's config from the job's row,
+trains with the method's run function (resuming when the run folder already holds a run), streams
+metrics into the job's events through the method's event mapping, and records the result: the
+fine-tuned model, its checkpoints (each a usable model id) and ``succeeded``; or ``failed`` with
+an error naming the cause. Exit code 0: succeeded; 2: a failure was recorded. Anything else (a
+signal, a crash) is for the worker to settle.
 
 The module imports without torch (the worker uses its helpers); training code loads lazily.
 """
@@ -14,7 +15,6 @@ The module imports without torch (the worker uses its helpers); training code lo
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -27,11 +27,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
-from tunelab.jobs import queue, registry
+from tunelab.jobs import bases, queue, registry
 from tunelab.jobs.files import get_file
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
 from tunelab.settings import force_offline, runs_dir
-from tunelab.store import artifacts
+from tunelab.store import artifacts, runs
 from tunelab.store.atomic import (
     MANIFEST,
     atomic_dir,
@@ -40,7 +40,9 @@ from tunelab.store.atomic import (
     verify_manifest,
 )
 from tunelab.store.db import Store, open_store
+from tunelab.store.runs import RunLayout, has_record, read_run
 from tunelab.store.tables import Job, JobEvent
+from tunelab.train.methods import Method, get_method, method_for_job_type
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,7 @@ def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
     The link gives the reader the suffix it needs and keeps the bytes for a resume even if the
     upload is deleted later. Names come from the role, never from the user's filename.
     """
-    data_dir = job_run_dir(job.id) / "data"
+    data_dir = RunLayout(job_run_dir(job.id)).data
     data_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path | None] = {"training_file": None, "validation_file": None}
     for role in files:
@@ -115,30 +117,33 @@ def base_reference(job: Job) -> str:
 
 
 def training_base(store: Store, job: Job, run_dir: Path) -> str:
-    """A built-in name or a model folder; a LoRA ``ft:`` parent is merged into a folder once."""
-    ref = base_reference(job)
-    if not ref.startswith("ft:"):
-        return ref
-    parent = registry.resolve_model_id(store, ref)
-    if parent["full_dir"] is not None:
-        return str(parent["full_dir"])
-    merged = run_dir / "base"
-    if not (merged / "config.json").exists():
-        from tunelab.models.load import load_tuned
+    """A built-in name or a model folder: what the job recorded, with an ``ft:`` parent (a
+    version or a checkpoint) made into weights by ``jobs.bases`` (a LoRA parent merged into
+    ``run_dir/base`` once: the checkpoint's adapter for a checkpoint id)."""
+    return bases.trainable_base(store, base_reference(job), run_dir / "base")
 
-        model, tokenizer = load_tuned(parent["run_dir"], merge=True)
-        with atomic_dir(merged) as tmp:
-            model.save_pretrained(str(tmp), safe_serialization=True)
-            tokenizer.save_pretrained(str(tmp))
-    return str(merged)
+
+def job_method(job: Job) -> Method:
+    """The table's method for the job's ``method.type`` (jobs.requests checked it exists)."""
+    kind = (job.method or {}).get("type", "supervised")
+    method = method_for_job_type(kind)
+    if method is None:
+        raise TunelabError(
+            f"No training method has type {kind!r} (was its plugin removed?).",
+            code="invalid_method",
+            param="method.type",
+        )
+    return method
 
 
 def build_config(store: Store, job: Job, run_dir: Path, files: dict):
-    """The SFTConfig of a new run: OpenAI hyperparameters mapped onto the recipe's keys."""
+    """The config of a new run of the job's method: OpenAI hyperparameters mapped onto its
+    keys by the method table."""
     from tunelab.train.config import load_config
 
-    hp = job.hyperparameters or {}
+    method = job_method(job)
     values = {
+        "method": method.name,
         "model": training_base(store, job, run_dir),
         "train_file": str(files["training_file"]),
         "validation_file": str(files["validation_file"]) if files["validation_file"] else None,
@@ -147,28 +152,23 @@ def build_config(store: Store, job: Job, run_dir: Path, files: dict):
         "seed": job.seed if job.seed is not None else 42,
         "device": (job.device or "auto").split(":")[0],
     }
-    if hp.get("n_epochs", "auto") != "auto":
-        values["epochs"] = hp["n_epochs"]
-    if hp.get("batch_size", "auto") != "auto":
-        values["batch_size"] = hp["batch_size"]
-    if hp.get("learning_rate_multiplier", "auto") != "auto":
-        values["learning_rate_multiplier"] = hp["learning_rate_multiplier"]
-    return load_config(None, values)
+    return load_config(None, values | method.config_values(job.hyperparameters or {}))
 
 
 # ---------------------------------------------------------------- events while training
 
 
 class MetricsEvents:
-    """``on_metrics`` for run_sft: one ``metrics`` event per step, with validation merged in.
+    """``on_metrics`` for a run: one ``metrics`` event per step, with validation merged in, its
+    data made by the method's event mapping.
 
     A step's row waits for the evaluation row of the same step; steps replayed after a resume
     (already in the events) are not written twice. Every few seconds it checks that the job is
     still this process's to run, and exits when its worker is gone or the job moved on.
     """
 
-    def __init__(self, store: Store, job: Job, run_dir: Path):
-        self.store, self.job, self.run_dir = store, job, run_dir
+    def __init__(self, store: Store, job: Job, run_dir: Path, method: Method):
+        self.store, self.job, self.run_dir, self.method = store, job, run_dir, method
         self.last_step = last_metrics_step(store, job.id)
         self.pending: dict | None = None
         self.total: int | None = None
@@ -190,14 +190,9 @@ class MetricsEvents:
             log.warning("could not record metrics of step %s", row.get("step"), exc_info=True)
 
     def _start(self) -> None:
-        resolved = json.loads((self.run_dir / "run.json").read_text())["resolved"]
-        self.total = resolved["total_steps"]
-        multiplier = (self.job.hyperparameters or {}).get("learning_rate_multiplier", "auto")
-        hp = {
-            "n_epochs": resolved["epochs"],
-            "batch_size": resolved["batch_size"],
-            "learning_rate_multiplier": 1.0 if multiplier == "auto" else multiplier,
-        }
+        record = read_run(self.run_dir)
+        self.total = record.resolved.get("total_steps")
+        hp = self.method.resolved_hyperparameters(record)
         update_running_job(self.store, self.job.id, hyperparameters=hp)
 
     def flush(self) -> None:
@@ -205,7 +200,7 @@ class MetricsEvents:
         if row is None or row["step"] <= self.last_step:
             return
         self.last_step = row["step"]
-        data = {"step": row["step"], "total_steps": self.total, **_metrics(row)}
+        data = {"step": row["step"], "total_steps": self.total, **self.method.events(row)}
         message = f"Step {row['step']}/{self.total}: training loss={row['train_loss']:.4f}"
         if "valid_loss" in row:
             message += f", validation loss={row['valid_loss']:.4f}"
@@ -222,16 +217,6 @@ class MetricsEvents:
         if job.status != RUNNING or job.worker_id != self.job.worker_id:
             log.error("job %s is %s now (worker %s); stopping", job.id, job.status, job.worker_id)
             os._exit(3)
-
-
-def _metrics(row: dict) -> dict:
-    keys = ("train_loss", "valid_loss", "learning_rate", "epoch", "grad_norm", "tokens_per_second")
-    out = {k: row[k] for k in keys if k in row}
-    if "valid_token_accuracy" in row:
-        out["valid_mean_token_accuracy"] = row["valid_token_accuracy"]
-    if "valid_loss" in row:  # our validation always covers the whole validation set
-        out["full_valid_loss"] = row["valid_loss"]
-    return out
 
 
 def last_metrics_step(store: Store, job_id: str) -> int:
@@ -252,10 +237,22 @@ def update_running_job(store: Store, job_id: str, **values) -> None:
 
 @disk_full_as_error()
 def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -> str:
-    """Register the model (its checkpoints are registered already), then mark it ``succeeded``."""
+    """Register the model version (its checkpoints are registered already) with its parent,
+    data and report, then mark the job ``succeeded``."""
     model_id = registry.fine_tuned_model_id(job)
     register_checkpoints(store, job, run_dir)
-    registry.register_model(store, model_id, job_id=job.id, base=base, run_dir=run_dir)
+    parent = base_reference(job)
+    registry.register_model(
+        store,
+        model_id,
+        job_id=job.id,
+        base=base,
+        run_dir=run_dir,
+        parent=parent if parent.startswith("ft:") else None,
+        training_file=job.training_file,
+        validation_file=job.validation_file,
+        report=report,
+    )
     queue.add_event(store, job.id, f"New fine-tuned model created: {model_id}")
     queue.add_event(store, job.id, "The job has successfully completed")
     try:
@@ -281,36 +278,35 @@ def register_checkpoints(store: Store, job: Job, run_dir: Path) -> list[int]:
     exported and registered (with its step's metrics) at once, so a job that fails or is
     cancelled later keeps them listed and usable; the rows and exports of pruned ones go.
     Returns the steps registered now."""
-    from tunelab.models.load import read_run
-    from tunelab.train.checkpoint import list_checkpoints
-
-    folders = {int(f.name.split("-")[1]): f for f in list_checkpoints(run_dir)}
+    layout = RunLayout(run_dir)
+    folders = {runs.checkpoint_step(f): f for f in runs.list_checkpoints(run_dir)}
     registered = queue.checkpoint_steps(store, job.id)
     gone = registered - set(folders)
     queue.delete_checkpoints(store, job.id, gone)
     for step in gone:
-        shutil.rmtree(export_dir(run_dir, step), ignore_errors=True)
+        shutil.rmtree(layout.export(step), ignore_errors=True)
     new = sorted(set(folders) - registered)
     if not new:
         return []
-    method, rows = read_run(run_dir)["config"]["method"], _metrics_by_step(run_dir)
+    events = get_method(read_run(run_dir).method, source="run.json").events
+    rows = runs.metrics_by_step(run_dir)
     model_id = registry.fine_tuned_model_id(job)
     for step in new:
-        export_checkpoint(run_dir, folders[step], method)
+        export_checkpoint(run_dir, folders[step])
         queue.add_checkpoint(
             store,
             job.id,
             step=step,
             model_id=registry.checkpoint_model_id(model_id, step),
-            path_key=f"checkpoints/{folders[step].name}",
-            metrics={"step": step, **_metrics(rows.get(step, {}))},
+            path_key=layout.checkpoint_key(step),
+            metrics={"step": step, **events(rows.get(step, {}))},
         )
         queue.add_event(store, job.id, f"Checkpoint created at step {step}")
     return new
 
 
 class CheckpointHook:
-    """``on_checkpoint`` for run_sft: registers each checkpoint as it is written. A database
+    """``on_checkpoint`` for a run: registers each checkpoint as it is written. A database
     hiccup costs only the delay until the next checkpoint (or the finish) registers it."""
 
     def __init__(self, store: Store, job: Job):
@@ -318,47 +314,33 @@ class CheckpointHook:
 
     def __call__(self, folder: Path) -> None:
         try:
-            register_checkpoints(self.store, self.job, folder.parent.parent)
+            register_checkpoints(self.store, self.job, runs.run_dir_of(folder))
         except SQLAlchemyError:
             log.warning("could not register checkpoint %s", folder.name, exc_info=True)
 
 
-def export_dir(run_dir: Path, step: int) -> Path:
-    return run_dir / "exports" / f"ckpt-step-{step:07d}"
-
-
-def export_checkpoint(run_dir: Path, folder: Path, method: str) -> Path:
-    """A checkpoint as a loadable model with a manifest: a PEFT adapter folder (LoRA) or a full
-    model folder. Files other than weights (adapter or model config, tokenizer) come from the
-    run's ``model_files/``, written when training starts: no ``final/`` is needed."""
+def export_checkpoint(run_dir: Path, folder: Path) -> Path:
+    """A checkpoint as a loadable model with a manifest: a PEFT adapter folder (LoRA: the run's
+    ``model_files/`` hold an adapter config) or a full model folder. Files other than weights
+    (adapter or model config, tokenizer) come from ``model_files/``, written when training
+    starts: no ``final/`` is needed."""
     from safetensors.torch import load_file, save_file
 
-    from tunelab.train.checkpoint import WEIGHTS
-    from tunelab.train.sft import MODEL_FILES
-
-    target = export_dir(run_dir, int(folder.name.split("-")[1]))
+    layout = RunLayout(run_dir)
+    target = layout.export(runs.checkpoint_step(folder))
     if verify_manifest(target):
         return target
     with atomic_dir(target, manifest=True) as tmp:
-        for item in (run_dir / MODEL_FILES).iterdir():
+        for item in layout.model_files.iterdir():
             if item.is_file() and item.name != MANIFEST:
                 shutil.copyfile(item, tmp / item.name)
-        weights = load_file(str(folder / WEIGHTS))
-        if method == "lora":  # PEFT saves adapter weights without the adapter's name ("default")
-            weights = {name.replace(".default.", "."): t for name, t in weights.items()}
-            save_file(weights, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+        weights = load_file(str(folder / runs.CHECKPOINT_WEIGHTS))
+        if runs.is_adapter(layout.model_files):
+            weights = runs.peft_saved_names(weights)
+            save_file(weights, str(tmp / runs.ADAPTER_WEIGHTS), metadata={"format": "pt"})
         else:
-            save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            save_file(weights, str(tmp / runs.MODEL_WEIGHTS), metadata={"format": "pt"})
     return target
-
-
-def _metrics_by_step(run_dir: Path) -> dict[int, dict]:
-    rows: dict[int, dict] = {}
-    path = run_dir / "metrics.jsonl"
-    for line in path.read_text().splitlines() if path.exists() else []:
-        row = json.loads(line)
-        rows.setdefault(row.get("step", 0), {}).update(row)
-    return rows
 
 
 def fail_job(store: Store, job_id: str, error: dict, *, owner: str | None = None) -> None:
@@ -402,22 +384,26 @@ def run_job(store: Store, job_id: str) -> int:
 
 
 def train_job(store: Store, job: Job, run_dir: Path, files: dict) -> tuple[dict, str]:
-    """run_sft for the job, resuming its run folder if a run was started there."""
-    from tunelab.train.sft import run_sft
-
+    """The job's method run on it, resuming its run folder if a run was started there."""
     update_running_job(store, job.id, run_dir=str(run_dir))
-    events = MetricsEvents(store, job, run_dir)
+    if has_record(run_dir):
+        record = read_run(run_dir)
+        method, base = get_method(record.method, source="run.json"), record.base_model
+        config = None
+    else:
+        method = job_method(job)
+        config = build_config(store, job, run_dir, files)
+        base = config.model
+    events = MetricsEvents(store, job, run_dir, method)
     hooks = {"progress": False, "on_metrics": events, "on_checkpoint": CheckpointHook(store, job)}
-    if (run_dir / "run.json").exists():
-        base = json.loads((run_dir / "run.json").read_text())["config"]["model"]
+    run = method.run_function()
+    if config is None:
         message = f"Resuming the run (attempt {job.attempt})"
         queue.add_event(store, job.id, message, data={"attempt": job.attempt})
         register_checkpoints(store, job, run_dir)  # one the last attempt wrote as it died
-        report = run_sft(None, resume=run_dir, **hooks)
+        report = run(None, resume=run_dir, **hooks)
     else:
-        config = build_config(store, job, run_dir, files)
-        base = config.model
-        report = run_sft(config, **hooks)
+        report = run(config, **hooks)
     events.flush()
     return report, base
 

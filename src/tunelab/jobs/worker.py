@@ -39,6 +39,7 @@ from tunelab.jobs.states import (
 from tunelab.models.catalog import model_context
 from tunelab.settings import job_lease_seconds
 from tunelab.store.db import Store, open_store
+from tunelab.store.runs import has_record, list_checkpoints
 from tunelab.store.tables import Job
 
 log = logging.getLogger(__name__)
@@ -135,11 +136,8 @@ def prepare_store(database_url: str) -> dict[str, str]:
 
 def can_resume(job: Job) -> bool:
     """A job may be re-queued: attempts left and a verified checkpoint in its run folder."""
-    from tunelab.train.checkpoint import list_checkpoints
-
     run_dir = runner.job_run_dir(job.id)
-    has_run = (run_dir / "run.json").exists()
-    return job.attempt < MAX_ATTEMPTS and has_run and bool(list_checkpoints(run_dir))
+    return job.attempt < MAX_ATTEMPTS and has_record(run_dir) and bool(list_checkpoints(run_dir))
 
 
 # ---------------------------------------------------------------- validating_files
@@ -205,10 +203,11 @@ def renewed_lease(store: Store, job_id: str, worker_id: str, status: str):
 
 
 def check_job_files(store: Store, job: Job) -> tuple[dict | None, str]:
-    """(error or None, summary): the job's files validated as training will read them."""
+    """(error or None, summary): the job's files validated as its method's training will read
+    them (the method's ``check_data``)."""
     from tunelab.data.render import token_counter
-    from tunelab.data.validate import validate_file
 
+    validate_file = runner.job_method(job).data_checker()
     files = runner.job_data_files(store, job)
     model_dir = _tokenizer_dir(store, job)
     count_tokens = token_counter(_tokenizer(str(model_dir)))

@@ -23,7 +23,8 @@ from tunelab.models.catalog import (
     resolve_model,
 )
 from tunelab.settings import force_offline
-from tunelab.store.atomic import MANIFEST, atomic_dir, existing_dir, verify_manifest
+from tunelab.store.atomic import MANIFEST, atomic_dir, verify_manifest
+from tunelab.store.runs import final_dir, is_adapter, is_run_dir, is_run_result, read_run
 
 log = logging.getLogger(__name__)
 
@@ -121,26 +122,10 @@ def load_base(
     return model, load_tokenizer(model_dir), model_dir
 
 
-def is_run_dir(path: Path) -> bool:
-    return (path / "run.json").exists() and final_dir(path) is not None
-
-
-def read_run(run_dir: Path) -> dict:
-    """A run's ``run.json`` (its config, resolved values, data hashes and versions)."""
-    return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-
-
-def final_dir(run_dir: Path) -> Path | None:
-    """A run's ``final/``, or the previous one if a crash interrupted its replacement."""
-    return existing_dir(run_dir / "final")
-
-
 def check_model_files(folder: Path) -> Path:
     """Refuse a run's result (``final/`` or an exported checkpoint) unless its manifest verifies;
     any other model folder is checked when it has a manifest. Returns ``folder``."""
-    ours = (folder.parent / "run.json").exists() or (
-        folder.parent.name == "exports" and (folder.parent.parent / "run.json").exists()
-    )
+    ours = is_run_result(folder)
     if (ours or (folder / MANIFEST).exists()) and not verify_manifest(folder):
         raise ModelError(
             f"The model files in {folder.name}/ are incomplete or altered (they do not match "
@@ -157,11 +142,11 @@ def load_tuned(run_dir: Path, *, device: str = "cpu", merge: bool = True):
     if final is None:
         raise ModelError("This run has no result yet (no final/ folder).", code="model_not_found")
     check_model_files(final)
-    dtype = run.get("resolved", {}).get("dtype", "float32")
-    if (final / "adapter_config.json").exists():
+    dtype = run.resolved.get("dtype", "float32")
+    if is_adapter(final):
         from peft import PeftModel
 
-        base, tokenizer, _ = load_base(run["config"]["model"], dtype=dtype, device=device)
+        base, tokenizer, _ = load_base(run.base_model, dtype=dtype, device=device)
         model = PeftModel.from_pretrained(base, str(final), is_trainable=False)
         if merge:
             model = model.merge_and_unload()

@@ -4,9 +4,10 @@ requests batched, replies streamed as text deltas.
 Flow: ``stream()`` (the caller's thread) loads the model if needed, renders the prompt with the
 chat template (``render_prompt``: typed control tokens stay text), checks the context and queues
 the request. A scheduler thread waits ``batch_window_s`` for more requests, takes the queued ones
-for the same model + adapter + sampling parameters as one left-padded ``generate`` batch, and a
-``StoppingCriteria`` turns each new token into text per row: end-of-turn, stop strings,
-``max_tokens`` and cancellation end a row (``finish_reason`` "stop" / "length").
+for the same model + adapter + sampling parameters as one batch of ``decode.run_batch`` (the one
+decoding path, shared with evaluation and the CLI's chat): each new token becomes text per row, and
+end-of-turn, stop strings, ``max_tokens`` and cancellation end a row (``finish_reason`` "stop" /
+"length").
 
 Seeded sampling runs alone in its batch so that the same request with the same seed gives the same
 text. Only the scheduler thread touches the models (adapter switching is not thread-safe); a lock
@@ -31,8 +32,9 @@ from dataclasses import dataclass, field
 from tunelab.data.render import render_prompt
 from tunelab.errors import CheckpointError, TunelabError
 from tunelab.models.load import check_model_files, load_base
+from tunelab.serve.decode import detokenize, end_of_turn_ids, pad_id, run_batch
 from tunelab.serve.outputs import Choice, Completion, Delta, Sampling
-from tunelab.serve.rows import BatchMonitor, Row
+from tunelab.serve.rows import Row
 from tunelab.serve.spec import (
     ModelSpec,
     checkpoint_weights,
@@ -65,9 +67,7 @@ class _Loaded:
 
     def decode(self, tokens: list[int]) -> str:
         with self.tokenizer_lock:
-            return self.tokenizer.decode(
-                tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
-            )
+            return detokenize(self.tokenizer, tokens)
 
 
 @dataclass(eq=False)
@@ -278,10 +278,8 @@ class Engine:
             if model.load_state_dict(weights, strict=False).unexpected_keys:
                 raise CheckpointError(f"checkpoint {spec.checkpoint.name} does not fit {spec.base}")
         self.loads += 1
-        eos = model.generation_config.eos_token_id
-        eos_ids = {tokenizer.eos_token_id} | set(eos if isinstance(eos, list) else [eos])
         context = int(getattr(model.config, "max_position_embeddings", None) or 2048)
-        return _Loaded(model, tokenizer, context, frozenset(i for i in eos_ids if i is not None))
+        return _Loaded(model, tokenizer, context, end_of_turn_ids(model, tokenizer))
 
     def _adapter_key(self, spec: ModelSpec) -> tuple | None:
         if spec.full_dir is not None:
@@ -436,48 +434,20 @@ class Engine:
                     failed[id(row.request)] = row.request
             for request in failed.values():
                 request.send(exc)
-        else:
-            for row in rows:  # generate() ended before our criteria did (not expected)
-                if not row.done:
-                    row.finish("length", row.text[row.sent :])
 
     def _generate(self, batch: list[_Request], rows: list[Row]) -> None:
-        import torch
-        from transformers import GenerationConfig, StoppingCriteriaList
-
         first = batch[0]
-        entry, s = first.entry, first.sampling
-        pad = entry.tokenizer.pad_token_id
-        width = max(len(r.request.prompt_ids) for r in rows)
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):  # left padding: every row's next token is at the end
-            prompt = row.request.prompt_ids
-            ids[i, width - len(prompt) :] = torch.tensor(prompt)
-            mask[i, width - len(prompt) :] = 1
-        sampled = s.temperature > 0
-        config = GenerationConfig(
-            max_new_tokens=max(r.sampling.max_tokens for r in batch),
-            do_sample=sampled,
-            temperature=s.temperature if sampled else 1.0,
-            top_p=s.top_p if sampled else 1.0,
-            top_k=0 if sampled else None,  # OpenAI has no top-k; HF's default would be 50
-            repetition_penalty=1.0,
-            num_beams=1,
-            eos_token_id=sorted(entry.eos_ids),
-            pad_token_id=pad,
-        )
+        entry = first.entry
         with self._model_lock:
             adapter, model = self._activate(entry, first.spec, self._adapter_key(first.spec))
-            with adapter, torch.inference_mode():
-                if sampled and s.seed is not None:
-                    torch.manual_seed(s.seed)
+            with adapter:
                 self.batches_run += 1
-                model.generate(
-                    input_ids=ids.to(self.device),
-                    attention_mask=mask.to(self.device),
-                    generation_config=config,
-                    stopping_criteria=StoppingCriteriaList([BatchMonitor(rows)]),
+                run_batch(
+                    model,
+                    rows,
+                    pad=pad_id(entry.tokenizer),
+                    eos_ids=entry.eos_ids,
+                    device=self.device,
                 )
 
 

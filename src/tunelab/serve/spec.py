@@ -5,16 +5,22 @@ and the LoRA config to load it with. Imports without torch."""
 from __future__ import annotations
 
 import functools
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tunelab.errors import CheckpointError
-from tunelab.models.load import check_model_files, final_dir
+from tunelab.models.load import check_model_files
 from tunelab.store.atomic import read_manifest, sha256_file
+from tunelab.store.runs import (
+    CHECKPOINT_WEIGHTS,
+    final_dir,
+    is_adapter,
+    read_run,
+    run_dir_of,
+    strip_adapter_name,  # noqa: F401 (the engine imports the one PEFT key fix from here)
+)
 
-WEIGHTS = "trainable.safetensors"  # a checkpoint's trainable weights (see train/checkpoint.py)
+WEIGHTS = CHECKPOINT_WEIGHTS  # a checkpoint's trainable weights
 
 
 @dataclass(frozen=True)
@@ -38,15 +44,6 @@ class ModelSpec:
             k: Path(values[k]) for k in ("adapter_dir", "checkpoint", "full_dir") if values.get(k)
         }
         return cls(base=str(values["base"]), **paths)
-
-
-def strip_adapter_name(name: str) -> str:
-    """``...q_proj.lora_A.default.weight`` -> ``...q_proj.lora_A.weight`` (PEFT's saved form)."""
-    return re.sub(r"\.default(\.|$)", r"\1", name)
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def checkpoint_weights(folder: Path) -> Path:
@@ -77,11 +74,11 @@ def lora_config(spec: ModelSpec):
     """The LoRA config of a checkpoint: the adapter's, the run's final adapter's, or run.json's."""
     from peft import LoraConfig, PeftConfig
 
-    run_dir = spec.checkpoint.parent.parent
+    run_dir = run_dir_of(spec.checkpoint)
     for folder in (spec.adapter_dir, final_dir(run_dir)):
-        if folder is not None and (folder / "adapter_config.json").exists():
+        if folder is not None and is_adapter(folder):
             return PeftConfig.from_pretrained(str(check_model_files(folder)))
-    lora = read_json(run_dir / "run.json")["config"]["lora"]
+    lora = read_run(run_dir).config["lora"]
     return LoraConfig(
         r=lora["r"],
         lora_alpha=lora["alpha"],

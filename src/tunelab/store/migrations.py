@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.schema import CreateColumn
 
 MIGRATIONS_TABLE = "schema_migrations"
 _PG_LOCK_KEY = 0x7475_6E65  # any fixed number: serialises migrators on one PostgreSQL database
@@ -112,9 +113,57 @@ def _m001_initial(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def _m002_model_registry(conn: Connection) -> None:
+    """What a model version records (lineage, data hashes, config, metrics, artifacts), and
+    aliases with their append-only history."""
+    added = [
+        Column("parent", String(256)),
+        Column("method", String(32)),
+        Column("tuning", String(16)),
+        Column("training_file", String(64)),
+        Column("training_sha256", String(64)),
+        Column("validation_file", String(64)),
+        Column("validation_sha256", String(64)),
+        Column("config", JSON),
+        Column("metrics", JSON),
+        Column("report_path", Text),
+        Column("size_bytes", BigInteger),
+        Column("artifacts", JSON),
+        Column("deleted_at", BigInteger),
+    ]
+    for column in added:  # all nullable: rows of models registered before keep NULLs
+        ddl = CreateColumn(column).compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE models ADD COLUMN {ddl}")
+    conn.exec_driver_sql("CREATE INDEX ix_models_parent ON models (parent)")
+    meta = MetaData()
+    Table(
+        "model_aliases",
+        meta,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(64), unique=True, nullable=False),
+        Column("model_id", String(256), nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+    )
+    Table(
+        "model_alias_history",
+        meta,
+        Column("seq", Integer, primary_key=True, autoincrement=True),
+        Column("alias", String(64), nullable=False, index=True),
+        Column("action", String(16), nullable=False),
+        Column("model_id", String(256)),
+        Column("previous", String(256)),
+        Column("created_at", BigInteger, nullable=False),
+        Column("forced", Boolean, nullable=False),
+        Column("note", Text),
+    )
+    meta.create_all(conn)
+
+
 # Append only. (name, function); the name is what gets recorded.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", _m001_initial),
+    ("m002_model_registry", _m002_model_registry),
 ]
 
 

@@ -1,9 +1,9 @@
-"""ORM tables for files, jobs, job events, checkpoints and models (SQLAlchemy 2.0 style).
+"""ORM tables for files, jobs, job events, checkpoints, models and aliases (SQLAlchemy 2.0 style).
 
 Every table has ``seq``, an integer primary key that only grows (it orders lists and pages), and
-``id``, the public string id made here (``file-…``, ``ftjob-…``). Timestamps are integer unix
-seconds, as in OpenAI's objects. The schema itself is created by ``migrations``; a test checks that
-the two agree.
+``id``, the public string id made here (``file-…``, ``ftjob-…``); aliases are keyed by name.
+Timestamps are integer unix seconds, as in OpenAI's objects. The schema itself is created by
+``migrations``; a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -141,7 +141,12 @@ class Checkpoint(Base):
 
 
 class Model(Base):
-    """A fine-tuned model (``ft:base:suffix:job``); ``deleted`` hides it without losing history."""
+    """A model version (``ft:base:suffix:job``, or ``ft:base:name:run-folder`` for a local run).
+
+    ``base`` is what its weights load on (a built-in name or a folder); ``parent`` the version
+    or checkpoint id it was trained from (None for a base). ``deleted`` keeps the row (the
+    lineage of its descendants) after its weights are removed.
+    """
 
     __tablename__ = "models"
     seq: Mapped[int] = _seq()
@@ -151,3 +156,44 @@ class Model(Base):
     created_at: Mapped[int] = _created()
     run_dir: Mapped[str | None] = mapped_column(Text)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    parent: Mapped[str | None] = mapped_column(String(256), index=True)
+    method: Mapped[str | None] = mapped_column(String(32))  # the training method: "sft", ...
+    tuning: Mapped[str | None] = mapped_column(String(16))  # "lora" or "full"
+    training_file: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    training_sha256: Mapped[str | None] = mapped_column(String(64))
+    validation_file: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    validation_sha256: Mapped[str | None] = mapped_column(String(64))
+    config: Mapped[dict | None] = mapped_column(JSON)  # {"config": ..., "resolved": ...}
+    metrics: Mapped[list | None] = mapped_column(JSON)  # [{metric, base, tuned, change}]
+    report_path: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    artifacts: Mapped[dict | None] = mapped_column(JSON)  # {name: path in the run folder}
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ModelAlias(Base):
+    """An alias's current target (a version, checkpoint or built-in id), keyed by its name."""
+
+    __tablename__ = "model_aliases"
+    seq: Mapped[int] = _seq()
+    name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    model_id: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[int] = _created()
+    updated_at: Mapped[int] = mapped_column(BigInteger, nullable=False, default=now)
+
+
+class AliasEvent(Base):
+    """One change of an alias, append-only: ``set``, ``rollback`` or ``remove``.
+
+    ``forced`` and ``note`` are for a promotion gate (a set that overrode a failed check).
+    """
+
+    __tablename__ = "model_alias_history"
+    seq: Mapped[int] = _seq()
+    alias: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    model_id: Mapped[str | None] = mapped_column(String(256))
+    previous: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[int] = _created()
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)

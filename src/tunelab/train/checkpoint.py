@@ -19,16 +19,22 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tunelab.errors import CheckpointError
-from tunelab.store import atomic
-from tunelab.store.atomic import TEMP_PREFIX, atomic_dir, verify_manifest
+from tunelab.store import atomic, runs
+from tunelab.store.atomic import TEMP_PREFIX, atomic_dir
+from tunelab.store.runs import (
+    RunLayout,
+    list_checkpoints,  # noqa: F401 (the recipes' and tests' name)
+    verify_checkpoint,
+)
 from tunelab.train import faults
 
 MANIFEST = atomic.MANIFEST
 sha256_file = atomic.sha256_file  # checkpoints' users (recipes, tests) need not know store.atomic
 
-WEIGHTS = "trainable.safetensors"
-STATE = "state.pt"
-TRAINER = "trainer.json"
+# a checkpoint's file names are the run layout's (store.runs), which lists and verifies them
+WEIGHTS = runs.CHECKPOINT_WEIGHTS
+STATE = runs.CHECKPOINT_STATE
+TRAINER = runs.CHECKPOINT_TRAINER
 
 
 def trainable_state(model) -> dict[str, torch.Tensor]:
@@ -51,7 +57,7 @@ def restore_trainable(model, weights: dict[str, torch.Tensor]) -> None:
 
 
 def checkpoint_dir(run_dir: Path, step: int) -> Path:
-    return run_dir / "checkpoints" / f"step-{step:07d}"
+    return RunLayout(run_dir).checkpoint(step)
 
 
 def save_checkpoint(folder: Path, model, state: dict, trainer: dict) -> Path:
@@ -63,20 +69,6 @@ def save_checkpoint(folder: Path, model, state: dict, trainer: dict) -> Path:
         (tmp / TRAINER).write_text(json.dumps(trainer, indent=1))
         faults.maybe_fail("checkpoint", trainer.get("step"))
     return folder
-
-
-def verify_checkpoint(folder: Path) -> bool:
-    """True when the manifest exists and every file in it (all three parts) has its hash."""
-    return verify_manifest(folder, {WEIGHTS, STATE, TRAINER})
-
-
-def list_checkpoints(run_dir: Path) -> list[Path]:
-    """Complete, verified checkpoints, oldest first."""
-    root = run_dir / "checkpoints"
-    if not root.exists():
-        return []
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))
-    return [p for p in folders if verify_checkpoint(p)]
 
 
 def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict, dict]:
@@ -91,7 +83,7 @@ def load_checkpoint(folder: Path) -> tuple[dict[str, torch.Tensor], dict, dict]:
 
 def prune_checkpoints(run_dir: Path, keep: int, protect: set[str] = frozenset()) -> None:
     """Delete all but the newest ``keep`` checkpoints (and stale temp folders)."""
-    root = run_dir / "checkpoints"
+    root = RunLayout(run_dir).checkpoints
     for tmp in root.glob(f"{TEMP_PREFIX}*"):
         shutil.rmtree(tmp, ignore_errors=True)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step-"))

@@ -1,8 +1,11 @@
-"""The SFT recipe's configuration: one pydantic model validates YAML, ``--set`` and API bodies.
+"""Training configs: one pydantic model per method, composed from the shared parts
+(``train.parts``), validates YAML, ``--set`` and API bodies alike.
 
-Precedence: field defaults < user YAML < ``--set key=value``; ``resolve_auto`` then turns every
-``auto`` into a number chosen from the dataset size and the device, and the resolved config is saved
-with the run. Every field has a description: the same text feeds ``--help`` and the docs.
+Precedence: field defaults < user YAML < ``--set key=value``; ``load_config`` picks the method's
+config class by the ``method`` key (default ``sft``) from the table in ``train.methods``. The
+method's recipe then turns every ``auto`` into a number chosen from the dataset size and the
+device, and the resolved config is saved with the run (``store.runs.RunRecord``). Every field
+has a description: the same text feeds ``--help`` and docs/config.md.
 """
 
 from __future__ import annotations
@@ -12,155 +15,42 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tunelab.errors import ConfigError
+from tunelab.store.runs import LEGACY_TUNING, RunRecord
+from tunelab.train.parts import (
+    PATH_KEYS,
+    DataPart,
+    EvalPart,
+    GenerationPart,
+    ModelPart,
+    OptimPart,
+    RuntimePart,
+    own_fields,
+    parts_of,
+)
 
-Auto = Literal["auto"]
+DEFAULT_METHOD = "sft"
 
 
-class LoraSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    r: int = Field(16, ge=1, le=1024, description="LoRA rank: the size of the low-rank update.")
-    alpha: float = Field(32, gt=0, description="LoRA scaling numerator (update scale = alpha / r).")
-    dropout: float = Field(
-        0.0, ge=0, lt=1, description="Dropout on the LoRA input; 0 is fastest on CPU."
-    )
-    target_modules: list[str] | Literal["all-linear"] = Field(
-        "all-linear", description="Layers that get adapters: 'all-linear' or a list of names."
-    )
-
-
-class SFTConfig(BaseModel):
-    """Supervised fine-tuning on chat, prompt/completion, Alpaca or plain-text data."""
+class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart):
+    """Supervised fine-tuning on chat, prompt/completion, Alpaca or plain-text data: the loss is
+    on the assistant's tokens (every token of plain text)."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: str = Field(
-        "smollm2-135m-instruct", description="Base model: a built-in name or a local HF folder."
+    method: Literal["sft"] = Field(
+        "sft", description="The training method: `sft`, supervised fine-tuning."
     )
-    train_file: Path = Field(..., description="Training data: JSONL or CSV.")
-    validation_file: Path | None = Field(
-        None, description="Validation data; when absent, a seeded split of the training file."
-    )
-    test_file: Path | None = Field(
-        None,
-        description="Held-out questions with `expected` or `must_contain`, scored by greedy "
-        "generation for base and tuned model in the report.",
-    )
-    output_dir: Path | None = Field(
-        None, description="Run folder; default: $TUNELAB_HOME/runs/<name>-<time>."
-    )
-    name: str = Field("sft", description="Short name of the run, used in the default run folder.")
-    method: Literal["lora", "full"] = Field(
-        "lora", description="'lora' trains small adapters; 'full' trains every weight."
-    )
-    lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings.")
-    epochs: int | Auto = Field("auto", description="Passes over the training data.")
-    learning_rate: float | Auto = Field("auto", description="Peak learning rate.")
-    learning_rate_multiplier: float = Field(
-        1.0,
-        gt=0,
-        le=100,
-        description="Scales the auto learning rate (OpenAI's "
-        "learning_rate_multiplier); ignored when learning_rate is a number.",
-    )
-    batch_size: int | Auto = Field("auto", description="Examples per optimizer step.")
-    token_budget: int | Auto = Field(
-        "auto",
-        description="Most tokens in one forward pass: a step's examples are packed into rows of "
-        "at most this many tokens (no padding), gradients accumulated over the rows, so the "
-        "step is the same as one batch. auto: the largest that fits in the memory available "
-        "(estimated before any compute), at most 2048; an example longer than the budget "
-        "goes alone (see gradient_checkpointing), so the budget bounds the peak memory.",
-    )
-    max_length: int | Auto = Field(
-        "auto", description="Longest example in tokens after the chat template; auto: context."
-    )
-    overflow: Literal["error", "drop", "truncate"] = Field(
-        "error", description="What to do with examples over max_length (never silent)."
-    )
-    validation_fraction: float = Field(
-        0.1,
-        gt=0,
-        lt=0.5,
-        description="Share of the training file held out when no validation_file.",
-    )
-    eval_every: int | Auto = Field(
-        "auto", description="Optimizer steps between validations (and checkpoints)."
-    )
-    early_stopping_patience: int = Field(
-        3, ge=0, description="Stop after this many validations without improvement; 0 disables."
-    )
-    early_stopping_min_delta: float = Field(
-        0.0, ge=0, description="Smallest fall in validation loss that counts as improvement."
-    )
-    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
-    dropout: float | None = Field(
-        None, ge=0, lt=1, description="Model dropout (attention); None keeps the model's value."
-    )
-    warmup_ratio: float = Field(0.05, ge=0, lt=1, description="Share of steps of linear warm-up.")
-    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
-        "cosine", description="Learning-rate schedule after warm-up."
-    )
-    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
-    seed: int = Field(42, description="Seed for the split, the data order and initialisation.")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
-        "auto", description="Where to train; auto picks cuda, then mps, then cpu."
-    )
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
-        "auto", description="Weights dtype; auto: float32 on CPU, bfloat16 where the GPU has it."
-    )
-    gradient_checkpointing: bool | Auto | Literal["long"] = Field(
-        "auto",
-        description="Trade compute for memory (recompute activations in the backward pass); "
-        "long: only for examples longer than the token budget; auto: long, or on for every "
-        "micro-batch when no token budget fits the memory available.",
-    )
-    compile: bool | Auto = Field(
-        "auto",
-        description="Compile the decoder layers for training steps (torch.compile); auto: on "
-        "for CPU runs of at least 30k tokens on a model of 50M+ parameters, without dropout, "
-        "when a C++ compiler is installed.",
-    )
-    memory_fraction: float = Field(
-        0.8,
-        gt=0,
-        le=1,
-        description="Share of the available memory a run may plan to use (the estimate must "
-        "fit in it, else the run is refused before any compute).",
-    )
-    keep_checkpoints: int = Field(2, ge=1, description="Newest checkpoints kept on disk.")
-    samples: int = Field(
-        4, ge=0, description="Validation prompts shown with base and tuned generations."
-    )
-    max_new_tokens: int = Field(64, ge=1, le=4096, description="Generation cap for samples/tests.")
-    max_steps: int | None = Field(
-        None, ge=1, description="Stop after this many optimizer steps (for quick trials)."
-    )
-
-    @field_validator("epochs", "batch_size", "eval_every", "max_length", "token_budget")
-    @classmethod
-    def _positive(cls, value):
-        if value != "auto" and value < 1:
-            raise ValueError("must be at least 1 or 'auto'")
-        return value
-
-    @field_validator("learning_rate")
-    @classmethod
-    def _lr(cls, value):
-        if value != "auto" and not (0 < value < 1):
-            raise ValueError("must be between 0 and 1 (exclusive) or 'auto'")
-        return value
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        key = ".".join(str(p) for p in e["loc"])
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        lines.append(f"{source}: {key}: {msg}")
+        lines.append(f"{source}: {key}: {msg}" if key else f"{source}: {msg}")
     return "\n".join(lines)
 
 
@@ -189,8 +79,9 @@ def _merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def load_config(path: Path | None = None, overrides: dict | None = None) -> SFTConfig:
-    """Read a YAML config, apply overrides, validate; relative data paths are from the YAML."""
+def load_config(path: Path | None = None, overrides: dict | None = None) -> BaseModel:
+    """Read a YAML config, apply overrides, validate as the config of its ``method`` (default
+    sft); relative data paths are from the YAML."""
     data: dict = {}
     source = "config"
     if path is not None:
@@ -201,14 +92,30 @@ def load_config(path: Path | None = None, overrides: dict | None = None) -> SFTC
             raise ConfigError(f"{path}: cannot read YAML: {e}") from e
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-        for key in ("train_file", "validation_file", "test_file", "output_dir"):
+        for key in PATH_KEYS:
             if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
                 data[key] = str(Path(path).parent / data[key])
-    data = _merge(data, overrides or {})
+    return validate_config(_merge(data, overrides or {}), source)
+
+
+def validate_config(data: dict, source: str = "config", method: str | None = None) -> BaseModel:
+    """``data`` validated by the config class of ``method`` (default: its ``method`` key; the old
+    ``method: lora|full`` is sft's ``tuning``); errors name the source and the key."""
+    from tunelab.train.methods import get_method  # the table imports this module's classes
+
+    name = method or data.get("method", DEFAULT_METHOD)
+    if name in LEGACY_TUNING:
+        name = DEFAULT_METHOD
+    config_class = get_method(name, source=source).config
     try:
-        return SFTConfig.model_validate(data)
+        return config_class.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_format_errors(e, source)) from None
+
+
+def config_from_record(record: RunRecord) -> BaseModel:
+    """The config a run was started with, from its ``run.json`` (old records read too)."""
+    return validate_config(record.config, "run.json", method=record.method)
 
 
 MIN_AUTO_STEPS = 150  # LoRA on small data needs about this many updates to converge (demo: 160)
@@ -236,10 +143,10 @@ def auto_batch_size(n_examples: int) -> int:
     return 8
 
 
-def auto_learning_rate(method: str, batch_size: int, parameters: int) -> float:
-    """Peak rate by method and model size (small models take, and on few steps need, higher
-    rates), scaled with the square root of the batch size around 8."""
-    if method == "lora":
+def auto_learning_rate(tuning: str, batch_size: int, parameters: int) -> float:
+    """Peak rate by tuning (LoRA or full) and model size (small models take, and on few steps
+    need, higher rates), scaled with the square root of the batch size around 8."""
+    if tuning == "lora":
         base = 2e-3 if parameters <= 300e6 else 1e-3 if parameters <= 2e9 else 2e-4
     else:
         base = 5e-5 if parameters <= 300e6 else 2e-5
@@ -255,6 +162,7 @@ def _type_name(annotation) -> str:
         "<class '",
         "'>",
         "tunelab.train.config.",
+        "tunelab.train.parts.",
     ):
         text = text.replace(junk, "")
     if text.startswith("Union[") and text.endswith("]"):
@@ -263,33 +171,59 @@ def _type_name(annotation) -> str:
     return text.replace(" | ", " or ").replace("NoneType", "None").replace(", 'auto'", " or 'auto'")
 
 
-def reference_markdown() -> str:
-    """docs/config.md, generated from the field descriptions so the docs cannot go stale."""
+def reference_markdown(methods: list | None = None) -> str:
+    """docs/config.md, generated from the method table and the field descriptions so the docs
+    cannot go stale: per method, its own keys, then each shared part's."""
+    from tunelab.train.methods import BUILTIN_METHODS
+
     out = [
-        "# SFT config reference",
+        "# Config reference",
         "",
-        "Generated from `tunelab.train.config.SFTConfig` (`make docs`). Keys go in the YAML "
-        "file given to `tunelab train`, or on the command line as `--set key=value` "
-        "(nested: `--set lora.r=8`). `auto` values are chosen from the dataset size and the "
+        "Generated from the method table `tunelab.train.methods` (`make docs`). Keys go in the "
+        "YAML file given to `tunelab train`, or on the command line as `--set key=value` "
+        "(nested: `--set lora.r=8`). The key `method` picks the training method (default "
+        "`sft`); each method's config is composed from shared parts, so a key means the same "
+        "in every method that has it. `auto` values are chosen from the dataset size and the "
         "device, shown when training starts, and saved in the run's `run.json`.",
-        "",
-        "| key | type | default | description |",
-        "| --- | --- | --- | --- |",
     ]
-
-    def rows(model, prefix=""):
-        for name, field in model.model_fields.items():
-            default = (
-                "required" if field.is_required() else field.get_default(call_default_factory=True)
-            )
-            if isinstance(default, BaseModel):
-                default = "see below"
-            out.append(
-                f"| `{prefix}{name}` | {_type_name(field.annotation)} | `{default}` | "
-                f"{field.description} |"
-            )
-            if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-                rows(field.annotation, f"{prefix}{name}.")
-
-    rows(SFTConfig)
+    for method in methods or BUILTIN_METHODS:
+        out += _method_section(method)
     return "\n".join(out) + "\n"
+
+
+def _method_section(method) -> list[str]:
+    config = method.config
+    mapped = ", ".join(f"`{k}` -> `{h.key}`" for k, h in method.hyperparameters.items())
+    out = [
+        "",
+        f"## `method: {method.name}`",
+        "",
+        " ".join((config.__doc__ or "").split()),
+        "",
+        f"Config class `{config.__module__}.{config.__name__}`. Fine-tuning jobs (API) ask for "
+        f"it as method type `{method.openai_type}`; their hyperparameters map to keys: "
+        f"{mapped or 'none'}.",
+    ]
+    groups = [("Method", own_fields(config))]
+    groups += [(part.title, list(part.model_fields)) for part in parts_of(config)]
+    for title, names in groups:
+        out += ["", f"### {title}", "", *_TABLE_HEAD]
+        for name in names:
+            out += _field_rows(name, config.model_fields[name])
+    return out
+
+
+_TABLE_HEAD = ("| key | type | default | description |", "| --- | --- | --- | --- |")
+
+
+def _field_rows(name: str, field, prefix: str = "") -> list[str]:
+    default = "required" if field.is_required() else field.get_default(call_default_factory=True)
+    if isinstance(default, BaseModel):
+        default = "see below"
+    rows = [
+        f"| `{prefix}{name}` | {_type_name(field.annotation)} | `{default}` | {field.description} |"
+    ]
+    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+        for inner, inner_field in field.annotation.model_fields.items():
+            rows += _field_rows(inner, inner_field, f"{prefix}{name}.")
+    return rows

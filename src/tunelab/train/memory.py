@@ -100,10 +100,10 @@ class ModelShape:
 
 
 def trainable_parameters(
-    shape: ModelShape, method: str, r: int = 16, targets: Sequence[str] | str = "all-linear"
+    shape: ModelShape, tuning: str, r: int = 16, targets: Sequence[str] | str = "all-linear"
 ) -> int:
     """Parameters that get gradients: all of them for ``full``, the adapters' A and B for LoRA."""
-    if method == "full":
+    if tuning == "full":
         return shape.parameters
     names = LORA_TARGETS if targets == "all-linear" else targets
     shapes = shape.linear_shapes().items()
@@ -391,7 +391,7 @@ def _refusal(estimate, available, safety, longest, token_budget, choices) -> Tun
     gc = "on" if choices[-1] else "off"  # "long" runs the longest example checkpointed: on
     fixes = [
         f"lower max_length below {longest} with overflow: truncate (or drop)",
-        "use method: lora instead of full",
+        "use tuning: lora instead of full",
         "a smaller model",
         "a machine with more memory",
     ]

@@ -35,7 +35,7 @@ def check_file(
     """Validation issues plus statistics (tokens after the chat template, time estimate)."""
     from tunelab.models.catalog import count_safetensors_parameters, model_context
     from tunelab.models.load import base_model_dir, load_tokenizer
-    from tunelab.train.sft import pick_device
+    from tunelab.train.setup import pick_device
 
     model_dir = base_model_dir(model or DEFAULT_MODEL)
     tokenizer = load_tokenizer(model_dir)

@@ -1,5 +1,5 @@
 """What a run keeps on disk besides checkpoints: metrics.jsonl, the best weights, RNG state and
-once-per-run results. Shared by the training recipes."""
+once-per-run results. Shared by the training recipes; file names come from ``store.runs``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from tunelab.store.atomic import atomic_path, fsync_path, write_json_atomic, write_text_atomic
+from tunelab.store.runs import RunLayout
 from tunelab.train import checkpoint as ckpt
 
 
@@ -56,7 +57,7 @@ class MetricsLog:
 
 
 def save_best(run_dir: Path, model) -> None:
-    with atomic_path(run_dir / "best.safetensors") as tmp:
+    with atomic_path(RunLayout(run_dir).best_weights) as tmp:
         save_file(ckpt.trainable_state(model), str(tmp))
 
 

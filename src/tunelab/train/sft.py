@@ -16,16 +16,18 @@ Features
 - Memory planned before any compute (``train.memory``): the token budget and gradient
   checkpointing are chosen to fit, or the run is refused with the numbers.
 
+Shared with the other recipes: the run folder and its record (``store.runs``), device, dtype,
+run folder and optimizer (``train.setup``), checkpoints and metrics (``train.checkpoint``,
+``train.runstate``). The method table (``train.methods``) names ``run_sft`` as method ``sft``.
+
 Assumptions: one device, one process; the longest example fits in memory (else: refused).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
-import platform
 import random
 import time
 from dataclasses import dataclass, field
@@ -35,29 +37,30 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-import tunelab
 from tunelab.data.batches import collate_or_pack, epoch_batches, token_groups
 from tunelab.data.render import IGNORE, Rendered, prompt_messages, render_windows, token_counter
 from tunelab.data.split import split_examples
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
-from tunelab.eval.report import write_report
+from tunelab.eval.report import RunFacts, evaluation_report, write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
 from tunelab.models.catalog import count_safetensors_parameters, model_context
 from tunelab.models.compile import auto_compile, training_pass
 from tunelab.models.forward import causal_lm, trained_token_loss
 from tunelab.models.load import base_model_dir, load_base, load_tokenizer
-from tunelab.settings import runs_dir
-from tunelab.store.atomic import (
-    atomic_dir,
-    disk_full_as_error,
-    verify_manifest,
-    write_json_atomic,
-)
+from tunelab.store import runs
+from tunelab.store.atomic import atomic_dir, disk_full_as_error, verify_manifest
+from tunelab.store.runs import DataRecord, RunLayout, RunRecord, read_run, write_run
 from tunelab.train import checkpoint as ckpt
 from tunelab.train import faults
-from tunelab.train.config import SFTConfig, auto_batch_size, auto_epochs, auto_learning_rate
+from tunelab.train.config import (
+    SFTConfig,
+    auto_batch_size,
+    auto_epochs,
+    auto_learning_rate,
+    config_from_record,
+)
 from tunelab.train.memory import (
     MemoryPlan,
     ModelShape,
@@ -67,9 +70,17 @@ from tunelab.train.memory import (
     trainable_parameters,
 )
 from tunelab.train.runstate import MetricsLog, cached_json, rng_state, save_best, set_rng_state
+from tunelab.train.setup import (
+    file_hashes,
+    make_optimizer,
+    new_run_dir,
+    pick_device,
+    pick_dtype,
+    versions,
+)
 
 log = logging.getLogger(__name__)
-MODEL_FILES = "model_files"
+MODEL_FILES = runs.MODEL_FILES
 
 
 class TrainingError(TunelabError):
@@ -149,25 +160,6 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
 # ---------------------------------------------------------------- setup
 
 
-def pick_device(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def pick_dtype(choice: str, device: str) -> str:
-    """float32 on CPU (these cores run bf16 matmuls ~4x slower), bf16 on GPUs that have it."""
-    if choice != "auto":
-        return choice
-    if device == "cuda" and torch.cuda.is_bf16_supported():
-        return "bfloat16"
-    return "float32"
-
-
 def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int) -> dict:
     """Every ``auto`` turned into a value; shown to the user and saved in run.json."""
     device = pick_device(config.device)
@@ -179,7 +171,7 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         total = min(total, config.max_steps)
     lr = config.learning_rate
     if lr == "auto":
-        lr = auto_learning_rate(config.method, batch, parameters) * config.learning_rate_multiplier
+        lr = auto_learning_rate(config.tuning, batch, parameters) * config.learning_rate_multiplier
         if not lr < 1:
             raise ConfigError(
                 f"learning_rate_multiplier {config.learning_rate_multiplier} gives a learning "
@@ -204,13 +196,13 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
 
 
 def plan_run_memory(
-    config: SFTConfig, model_dir: Path, data: Prepared, resolved: dict, saved: dict | None
+    config: SFTConfig, model_dir: Path, data: Prepared, resolved: dict, before: dict
 ) -> MemoryPlan:
     """Token budget and gradient checkpointing that fit in memory, set in ``resolved``; refused
     (``insufficient_memory``) before any compute when nothing fits. A resumed run keeps the
-    values it started with: another split of a step would change its float sums."""
+    values it started with (``before``: its resolved values): another split of a step would
+    change its float sums."""
     shape = ModelShape.from_model_dir(model_dir)
-    before = (saved or {}).get("resolved", {})
     lora = config.lora
     # a run saved before compiled layers existed trained eager: its resume does too
     compiled = before.get("compile", False if before else config.compile)
@@ -220,14 +212,14 @@ def plan_run_memory(
             resolved["device"],
             shape.parameters,
             int(epochs * sum(len(r.input_ids) for r in data.train)),
-            max(config.dropout or 0.0, lora.dropout if config.method == "lora" else 0.0),
+            max(config.dropout or 0.0, lora.dropout if config.tuning == "lora" else 0.0),
         )
     resolved["compile"] = bool(compiled)
     plan = plan_memory(
         shape,
         lengths=[len(r.input_ids) for r in data.train],
         trained=[r.n_trained for r in data.train],
-        trainable=trainable_parameters(shape, config.method, lora.r, lora.target_modules),
+        trainable=trainable_parameters(shape, config.tuning, lora.r, lora.target_modules),
         token_budget=before.get("token_budget", config.token_budget),
         gradient_checkpointing=before.get("gradient_checkpointing", config.gradient_checkpointing),
         safety=config.memory_fraction,
@@ -239,43 +231,6 @@ def plan_run_memory(
     return plan
 
 
-def new_run_dir(config: SFTConfig) -> Path:
-    if config.output_dir:
-        run_dir = Path(config.output_dir)
-        if (run_dir / "run.json").exists():
-            raise ConfigError(
-                f"output_dir {run_dir} already holds a run; use --resume {run_dir} to continue it",
-                param="output_dir",
-            )
-    else:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        run_dir = runs_dir() / f"{config.name}-{stamp}"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
-
-
-def versions() -> dict:
-    import peft
-    import transformers
-
-    return {
-        "tunelab": tunelab.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def file_hashes(config: SFTConfig) -> dict:
-    files = {
-        "train_file": config.train_file,
-        "validation_file": config.validation_file,
-        "test_file": config.test_file,
-    }
-    return {k: ckpt.sha256_file(Path(v)) for k, v in files.items() if v}
-
-
 def build_model(config: SFTConfig, resolved: dict):
     """Base model (+ LoRA adapters): only the weights that train have requires_grad."""
     overrides = {} if config.dropout is None else {"attention_dropout": config.dropout}
@@ -283,7 +238,7 @@ def build_model(config: SFTConfig, resolved: dict):
     if resolved["gradient_checkpointing"]:  # True or "long": train_loop switches it per pass
         model.gradient_checkpointing_enable()
         model.config.use_cache = False
-    if config.method == "lora":
+    if config.tuning == "lora":
         from peft import LoraConfig, get_peft_model
 
         lora = config.lora
@@ -298,23 +253,6 @@ def build_model(config: SFTConfig, resolved: dict):
             ),
         )
     return model, tokenizer
-
-
-def make_optimizer(model, config: SFTConfig, resolved: dict):
-    from transformers import get_scheduler
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        params, lr=resolved["learning_rate"], weight_decay=config.weight_decay
-    )
-    total = resolved["total_steps"]
-    scheduler = get_scheduler(
-        config.lr_scheduler if config.lr_scheduler != "constant" else "constant_with_warmup",
-        optimizer,
-        num_warmup_steps=int(total * config.warmup_ratio),
-        num_training_steps=total,
-    )
-    return params, optimizer, scheduler
 
 
 # ---------------------------------------------------------------- evaluation around training
@@ -391,7 +329,7 @@ def train_loop(
         set_rng_state(saved["rng"], device)
         log.info("resumed from %s", checkpoints[-1].name)
     metrics = MetricsLog(
-        run_dir / "metrics.jsonl", state["step"] if checkpoints else None, on_metrics
+        RunLayout(run_dir).metrics, state["step"] if checkpoints else None, on_metrics
     )
     lengths = [len(r.input_ids) for r in data.train]
     targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]  # as the loss
@@ -518,23 +456,23 @@ def evaluate_and_checkpoint(
 
 @disk_full_as_error()
 def run_sft(
-    config: SFTConfig,
+    config: SFTConfig | None,
     *,
     resume: Path | None = None,
     progress: bool = True,
     on_metrics=None,
     on_checkpoint=None,
 ) -> dict:
-    """Fine-tune and evaluate; returns the report (also written to the run folder).
+    """Fine-tune and evaluate; returns the report (also written to the run folder). With
+    ``resume`` (a run folder), ``config`` is None: the run's record holds it.
 
     ``on_metrics(row)`` receives every metrics.jsonl row as it is written (steps and evaluations);
     ``on_checkpoint(folder)`` each checkpoint once it is complete (older ones already pruned).
     A full disk fails the run with ``disk_full`` and leaves the previous checkpoint usable.
     """
-    if resume is not None:
-        run_dir = Path(resume)
-        saved = json.loads((run_dir / "run.json").read_text())
-        config = SFTConfig.model_validate(saved["config"])
+    saved = read_run(resume) if resume is not None else None
+    if saved is not None:
+        config = config_from_record(saved)
     model_dir = base_model_dir(config.model)
     tokenizer = load_tokenizer(model_dir)
     context = model_context(model_dir)
@@ -542,27 +480,13 @@ def run_sft(
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
     resolved = resolve_auto(config, len(data.train), max_length, parameters)
-    memory = plan_run_memory(config, model_dir, data, resolved, saved if resume else None)
-    if resume is None:
-        run_dir = new_run_dir(config)
-        run = {
-            "config": config.model_dump(mode="json"),
-            "resolved": resolved,
-            "data": {
-                "hashes": file_hashes(config),
-                "n_train": len(data.train),
-                "n_validation": len(data.val),
-                "n_test": len(data.test_examples),
-                **data.overflow,
-            },
-            "memory": memory.to_dict(),
-            "versions": versions(),
-            "created_at": datetime.now().isoformat(timespec="seconds"),
-            "run_dir": str(run_dir),
-        }
-        write_json_atomic(run_dir / "run.json", run)
+    memory = plan_run_memory(config, model_dir, data, resolved, saved.resolved if saved else {})
+    if saved is None:
+        run_dir = record_run(config, data, resolved, memory)
     else:
+        run_dir = Path(resume)
         check_resume_data(saved, config)
+    layout = RunLayout(run_dir)
     log.info("run folder: %s", run_dir)
     log.info(
         "hyperparameters (auto resolved): %s", ", ".join(f"{k} {v}" for k, v in resolved.items())
@@ -573,38 +497,61 @@ def run_sft(
     model, tokenizer = build_model(config, resolved)
     save_model_files(model, tokenizer, config, run_dir)
     base = cached_json(
-        run_dir / "base_eval.json", lambda: evaluate_model(model, tokenizer, data, config, resolved)
+        layout.base_eval, lambda: evaluate_model(model, tokenizer, data, config, resolved)
     )
     started = time.time()
     outcome = train_loop(
         model, tokenizer, data, config, resolved, run_dir, progress, on_metrics, on_checkpoint
     )
-    if (run_dir / "best.safetensors").exists():
-        ckpt.restore_trainable(model, load_file(str(run_dir / "best.safetensors")))
+    if layout.best_weights.exists():
+        ckpt.restore_trainable(model, load_file(str(layout.best_weights)))
     save_final(model, tokenizer, config, run_dir)
     tuned = evaluate_model(model, tokenizer, data, config, resolved)
-    report = {
-        "run_dir": str(run_dir),
-        "model": config.model,
-        "method": config.method,
-        "resolved": resolved,
-        "data": data.stats | {"overflow": data.overflow, "n_validation": len(data.val)},
-        "base": base,
-        "tuned": tuned,
-        "best_step": outcome["best_step"],
-        "best_validation_loss": outcome["best_loss"],
-        "stop_reason": outcome["stop_reason"],
-        "steps": outcome["step"],
-        "trained_tokens": outcome["trained_tokens"],
-        "train_seconds": round(time.time() - started, 1),
-        "memory": memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
-    }
+    facts = RunFacts(
+        run_dir=str(run_dir),
+        model=config.model,
+        method=config.method,
+        tuning=config.tuning,
+        steps=outcome["step"],
+        stop_reason=outcome["stop_reason"],
+        trained_tokens=outcome["trained_tokens"],
+        train_seconds=round(time.time() - started, 1),
+        best_step=outcome["best_step"],
+        best_validation_loss=outcome["best_loss"],
+        resolved=resolved,
+        data=data.stats | {"overflow": data.overflow, "n_validation": len(data.val)},
+        memory=memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
+    )
+    report = evaluation_report(facts, base, tuned)
     write_report(run_dir, report)
-    return report
+    return report.to_dict()
 
 
-def check_resume_data(saved: dict, config: SFTConfig) -> None:
-    if saved["data"]["hashes"] != file_hashes(config):
+def record_run(config: SFTConfig, data: Prepared, resolved: dict, memory: MemoryPlan) -> Path:
+    """A new run folder with its ``run.json``: what a resume and a reproduction need."""
+    run_dir = new_run_dir(config)
+    counts = {
+        "n_train": len(data.train),
+        "n_validation": len(data.val),
+        "n_test": len(data.test_examples),
+        **data.overflow,
+    }
+    record = RunRecord(
+        method=config.method,
+        config=config.model_dump(mode="json"),
+        resolved=resolved,
+        data=DataRecord(hashes=file_hashes(config), counts=counts),
+        memory=memory.to_dict(),
+        versions=versions(),
+        created_at=datetime.now().isoformat(timespec="seconds"),
+        run_dir=str(run_dir),
+    )
+    write_run(run_dir, record)
+    return run_dir
+
+
+def check_resume_data(saved: RunRecord, config: SFTConfig) -> None:
+    if saved.data.hashes != file_hashes(config):
         raise ConfigError(
             "the data files changed since this run started; start a new run", code="data_changed"
         )
@@ -613,8 +560,8 @@ def check_resume_data(saved: dict, config: SFTConfig) -> None:
 def save_final(model, tokenizer, config: SFTConfig, run_dir: Path) -> None:
     """The result: a LoRA adapter (PEFT format) or a full model, safetensors, with a manifest
     (verified when it is loaded), swapped in atomically."""
-    with atomic_dir(run_dir / "final", manifest=True) as tmp:
-        if config.method == "lora":
+    with atomic_dir(RunLayout(run_dir).final, manifest=True) as tmp:
+        if config.tuning == "lora":
             model.save_pretrained(str(tmp), safe_serialization=True)
         else:
             causal_lm(model).save_pretrained(str(tmp), safe_serialization=True)
@@ -625,11 +572,11 @@ def save_model_files(model, tokenizer, config: SFTConfig, run_dir: Path) -> Path
     """``model_files/``: what a checkpoint's weights need to load as a model (the adapter config
     or the model config, and the tokenizer), written once per run, so a checkpoint is usable
     (``jobs.runner.export_checkpoint``) before, or without, ``final/``."""
-    target = run_dir / MODEL_FILES
+    target = RunLayout(run_dir).model_files
     if verify_manifest(target):
         return target
     with atomic_dir(target, manifest=True) as tmp:
-        if config.method == "lora":
+        if config.tuning == "lora":
             adapter = copy.deepcopy(model.peft_config["default"])
             adapter.inference_mode = True  # as PEFT's save_pretrained writes it
             adapter.save_pretrained(str(tmp))

@@ -1,0 +1,225 @@
+"""The shared parts every method's config is composed from: model, data, optimisation,
+evaluation, generation and runtime. A method's config inherits the parts it uses and adds its own
+keys (``class SFTConfig(ModelPart, DataPart, ...)``), so YAML keys stay flat and a key means the
+same in every method. Every field has a description: it feeds ``--help`` and docs/config.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from tunelab.store.runs import LEGACY_TUNING
+
+Auto = Literal["auto"]
+
+
+def _positive_or_auto(value):
+    if value != "auto" and value < 1:
+        raise ValueError("must be at least 1 or 'auto'")
+    return value
+
+
+def _rate_or_auto(value):
+    if value != "auto" and not (0 < value < 1):
+        raise ValueError("must be between 0 and 1 (exclusive) or 'auto'")
+    return value
+
+
+CountOrAuto = Annotated[int | Auto, AfterValidator(_positive_or_auto)]
+RateOrAuto = Annotated[float | Auto, AfterValidator(_rate_or_auto)]
+
+
+class ConfigPart(BaseModel):
+    """Base of the parts: unknown keys are refused and named; ``title`` heads the docs' rows."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    title: ClassVar[str] = ""
+
+
+class LoraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(16, ge=1, le=1024, description="LoRA rank: the size of the low-rank update.")
+    alpha: float = Field(32, gt=0, description="LoRA scaling numerator (update scale = alpha / r).")
+    dropout: float = Field(
+        0.0, ge=0, lt=1, description="Dropout on the LoRA input; 0 is fastest on CPU."
+    )
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Layers that get adapters: 'all-linear' or a list of names."
+    )
+
+
+class ModelPart(ConfigPart):
+    title: ClassVar[str] = "Model"
+
+    model: str = Field(
+        "smollm2-135m-instruct", description="Base model: a built-in name or a local HF folder."
+    )
+    tuning: Literal["lora", "full"] = Field(
+        "lora",
+        description="'lora' trains small adapters; 'full' trains every weight (older configs "
+        "said `method: lora` or `method: full`; they still read).",
+    )
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="LoRA settings.")
+    dropout: float | None = Field(
+        None, ge=0, lt=1, description="Model dropout (attention); None keeps the model's value."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_method(cls, values):
+        """``method: lora|full`` (configs and run.json files before methods) -> ``tuning``."""
+        if isinstance(values, dict) and values.get("method") in LEGACY_TUNING:
+            values = dict(values)
+            tuning = values.pop("method")
+            if values.get("tuning", tuning) != tuning:
+                raise ValueError(
+                    f"method: {tuning!r} is the old name of tuning, which says "
+                    f"{values['tuning']!r}; keep only tuning"
+                )
+            values["tuning"] = tuning
+        return values
+
+
+class DataPart(ConfigPart):
+    title: ClassVar[str] = "Data"
+
+    train_file: Path = Field(..., description="Training data: JSONL or CSV.")
+    validation_file: Path | None = Field(
+        None, description="Validation data; when absent, a seeded split of the training file."
+    )
+    validation_fraction: float = Field(
+        0.1,
+        gt=0,
+        lt=0.5,
+        description="Share of the training file held out when no validation_file.",
+    )
+    max_length: CountOrAuto = Field(
+        "auto", description="Longest example in tokens after the chat template; auto: context."
+    )
+    overflow: Literal["error", "drop", "truncate"] = Field(
+        "error", description="What to do with examples over max_length (never silent)."
+    )
+
+
+class OptimPart(ConfigPart):
+    title: ClassVar[str] = "Optimisation"
+
+    epochs: CountOrAuto = Field("auto", description="Passes over the training data.")
+    batch_size: CountOrAuto = Field("auto", description="Examples per optimizer step.")
+    learning_rate: RateOrAuto = Field("auto", description="Peak learning rate.")
+    learning_rate_multiplier: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Scales the auto learning rate (OpenAI's "
+        "learning_rate_multiplier); ignored when learning_rate is a number.",
+    )
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    warmup_ratio: float = Field(0.05, ge=0, lt=1, description="Share of steps of linear warm-up.")
+    lr_scheduler: Literal["cosine", "linear", "constant"] = Field(
+        "cosine", description="Learning-rate schedule after warm-up."
+    )
+    max_grad_norm: float = Field(1.0, gt=0, description="Gradient clipping norm.")
+    max_steps: int | None = Field(
+        None, ge=1, description="Stop after this many optimizer steps (for quick trials)."
+    )
+
+
+class EvalPart(ConfigPart):
+    title: ClassVar[str] = "Evaluation"
+
+    eval_every: CountOrAuto = Field(
+        "auto", description="Optimizer steps between validations (and checkpoints)."
+    )
+    early_stopping_patience: int = Field(
+        3, ge=0, description="Stop after this many validations without improvement; 0 disables."
+    )
+    early_stopping_min_delta: float = Field(
+        0.0, ge=0, description="Smallest fall in validation loss that counts as improvement."
+    )
+
+
+class GenerationPart(ConfigPart):
+    """What the report scores by generating: held-out questions and sample answers."""
+
+    title: ClassVar[str] = "Generation in the report"
+
+    test_file: Path | None = Field(
+        None,
+        description="Held-out questions with `expected` or `must_contain`, scored by greedy "
+        "generation for base and tuned model in the report.",
+    )
+    samples: int = Field(
+        4, ge=0, description="Validation prompts shown with base and tuned generations."
+    )
+    max_new_tokens: int = Field(64, ge=1, le=4096, description="Generation cap for samples/tests.")
+
+
+class RuntimePart(ConfigPart):
+    title: ClassVar[str] = "Runtime"
+
+    output_dir: Path | None = Field(
+        None, description="Run folder; default: $TUNELAB_HOME/runs/<name>-<time>."
+    )
+    name: str | None = Field(
+        None,
+        description="Short name of the run, used in the default run folder; default: the "
+        "method's name.",
+    )
+    seed: int = Field(42, description="Seed for the split, the data order and initialisation.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="Where to train; auto picks cuda, then mps, then cpu."
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype; auto: float32 on CPU, bfloat16 where the GPU has it."
+    )
+    token_budget: CountOrAuto = Field(
+        "auto",
+        description="Most tokens in one forward pass: a step's examples are packed into rows of "
+        "at most this many tokens (no padding), gradients accumulated over the rows, so the "
+        "step is the same as one batch. auto: the largest that fits in the memory available "
+        "(estimated before any compute), at most 2048; an example longer than the budget "
+        "goes alone (see gradient_checkpointing), so the budget bounds the peak memory.",
+    )
+    gradient_checkpointing: bool | Auto | Literal["long"] = Field(
+        "auto",
+        description="Trade compute for memory (recompute activations in the backward pass); "
+        "long: only for examples longer than the token budget; auto: long, or on for every "
+        "micro-batch when no token budget fits the memory available.",
+    )
+    compile: bool | Auto = Field(
+        "auto",
+        description="Compile the decoder layers for training steps (torch.compile); auto: on "
+        "for CPU runs of at least 30k tokens on a model of 50M+ parameters, without dropout, "
+        "when a C++ compiler is installed.",
+    )
+    memory_fraction: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of the available memory a run may plan to use (the estimate must "
+        "fit in it, else the run is refused before any compute).",
+    )
+    keep_checkpoints: int = Field(2, ge=1, description="Newest checkpoints kept on disk.")
+
+
+PATH_KEYS = ("train_file", "validation_file", "test_file", "output_dir")  # relative to the YAML
+
+
+def parts_of(config_class: type[BaseModel]) -> list[type[ConfigPart]]:
+    """The shared parts a method's config is composed from, in the order it lists them."""
+    return [
+        base
+        for base in config_class.__mro__[1:]
+        if isinstance(base, type) and issubclass(base, ConfigPart) and base is not ConfigPart
+    ]
+
+
+def own_fields(config_class: type[BaseModel]) -> list[str]:
+    """The method's own keys: those no shared part defines."""
+    shared = {name for part in parts_of(config_class) for name in part.model_fields}
+    return [name for name in config_class.model_fields if name not in shared]
