@@ -63,8 +63,8 @@ def test_an_old_run_json_reads(tmp_path):
     assert record.data.counts == {"n_train": 36, "n_validation": 4, "dropped": 0}
     config = config_from_record(record)
     assert type(config) is SFTConfig and config.tuning == "full" and config.method == "sft"
-    assert record["config"]["model"] == "tiny"  # dict-style, for readers not yet moved over
-    assert record.get("data")["hashes"] == {"train_file": "ab" * 32}
+    assert record.base_model == "tiny"
+    assert record.data.hashes == {"train_file": "ab" * 32}
     write_run(tmp_path, record)  # rewritten in the new form, the same record
     assert read_run(tmp_path) == record
 

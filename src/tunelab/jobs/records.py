@@ -29,18 +29,6 @@ MERGED_PARENT = "base"  # a LoRA parent merged into its base for a job (jobs.run
 # What of a run holds weights (what deleting a version removes); the rest (run.json, report.*,
 # metrics.jsonl, loss.png, base_eval.json, data/) is its history.
 WEIGHT_ARTIFACTS = (FINAL, EXPORTS, CHECKPOINTS, MERGED_PARENT, MODEL_FILES, BEST_WEIGHTS)
-REPORT_METRICS = (  # (metric, key, evaluation part, value, better) for reports without rows
-    ("validation loss", "validation_loss", "validation", "loss", "lower"),
-    ("validation perplexity", "validation_perplexity", "validation", "perplexity", "lower"),
-    (
-        "validation token accuracy",
-        "validation_token_accuracy",
-        "validation",
-        "token_accuracy",
-        "higher",
-    ),
-    ("held-out test accuracy", "test_accuracy", "test", "accuracy", "higher"),
-)
 ROW_KEYS = ("metric", "key", "base", "tuned", "change", "better")
 
 
@@ -61,16 +49,10 @@ def metric_rows(report: dict | None) -> list[dict]:
     report = report or {}
     if isinstance(report.get("rows"), list):
         return [{k: r.get(k) for k in ROW_KEYS} for r in report["rows"] if isinstance(r, dict)]
-    rows = []
-    for metric, key, part, value, better in REPORT_METRICS:
-        base = ((report.get("base") or {}).get(part) or {}).get(value)
-        tuned = ((report.get("tuned") or {}).get(part) or {}).get(value)
-        if base is None and tuned is None:
-            continue
-        numbers = all(isinstance(v, int | float) for v in (base, tuned))
-        change = round(tuned - base, 6) if numbers else None
-        rows.append(dict(zip(ROW_KEYS, (metric, key, base, tuned, change, better), strict=True)))
-    return rows
+    from tunelab.eval.report import evaluation_rows
+
+    rows = evaluation_rows(report.get("base") or {}, report.get("tuned") or {})
+    return [{k: row.to_dict()[k] for k in ROW_KEYS} for row in rows]
 
 
 def version_record(run_dir: Path, report: dict | None = None) -> dict:

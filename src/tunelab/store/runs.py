@@ -253,17 +253,6 @@ class RunRecord(BaseModel):
     def layout(self) -> RunLayout:
         return RunLayout(Path(self.run_dir))
 
-    # Dict-style reads, in run.json's JSON form, for code written when run.json was a dict
-    # (jobs.registry, jobs.records); they go once those read the attributes.
-    def __getitem__(self, key: str):
-        values = self.model_dump(mode="json")
-        if key not in values:
-            raise KeyError(key)
-        return values[key]
-
-    def get(self, key: str, default=None):
-        return self.model_dump(mode="json").get(key, default)
-
 
 def read_run(run_dir: Path) -> RunRecord:
     """A run's record; ``run_not_found`` without one, ``invalid_run_record`` when unreadable."""
