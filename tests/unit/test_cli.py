@@ -125,3 +125,35 @@ def test_data_check_shows_the_memory_estimate(tiny_model_dir, toy_data, capsys):
     assert main(["data", "check", str(toy_data), "--model", str(tiny_model_dir), "--json"]) == 0
     memory = json.loads(capsys.readouterr().out)["estimate"]["memory"]
     assert memory["estimated_peak_bytes"] > 0 and memory["token_budget"] >= 1
+
+
+def test_local_runs_register_and_a_version_or_alias_is_a_base_chat_and_eval_model(
+    tiny_model_dir, toy_data, tmp_path, capsys, monkeypatch
+):
+    def train(model: str, out) -> str:
+        args = ["train", "--set", f"model={model}", "--set", f"train_file={toy_data}"]
+        args += ["--set", f"output_dir={out}", "--set", "max_steps=2", "--set", "samples=0"]
+        assert main([*args, "--no-progress", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)["model_id"]
+
+    v1 = train(str(tiny_model_dir), tmp_path / "v1")
+    assert v1.startswith(f"ft:{tiny_model_dir.name}:") and v1.endswith(":run-v1")
+    assert main(["models", "alias", "set", "stable", v1]) == 0
+    capsys.readouterr()
+    v2 = train("stable", tmp_path / "v2")  # LoRA on LoRA: the alias' adapter merged into a base
+    assert main(["models", "show", v2, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["parent"] == v1
+    assert [step["id"] for step in shown["lineage"]][-2:] == [v1, v2]
+    merged = json.loads((tmp_path / "v2" / "run.json").read_text())["config"]["model"]
+    assert "bases" in merged and merged != str(tiny_model_dir)
+    test_file = write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"messages": r["messages"][:2], "must_contain": "code"} for r in toy_rows(2)],
+    )
+    for ref in (v2, "stable"):
+        args = ["eval", ref, "--data", str(test_file), "--json", "--max-new-tokens", "2"]
+        assert main(args) == 0
+        assert json.loads(capsys.readouterr().out)["generation"]["n"] == 2
+    assert main(["eval", "no-such-alias", "--data", str(test_file)]) == 2
+    assert "model_not_found" in capsys.readouterr().err

@@ -8,7 +8,11 @@ import sys
 
 def register(sub) -> None:
     parser = sub.add_parser("chat", help="Chat with a base model or a fine-tuned run.")
-    parser.add_argument("model", help="A base model name, a local model folder or a run folder.")
+    parser.add_argument(
+        "model",
+        help="A base model name, a local model folder, a run folder, or a version id, "
+        "checkpoint id or alias of the local registry.",
+    )
     parser.add_argument("--system", default=None, help="A system message for the conversation.")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument(
@@ -18,10 +22,10 @@ def register(sub) -> None:
 
 
 def chat_command(args) -> int:
-    from tunelab.models.load import load_any
+    from tunelab.cli.refs import load_model_ref
     from tunelab.serve.chat import stream_reply
 
-    model, tokenizer = load_any(args.model)
+    model, tokenizer = load_model_ref(args.model)
     messages = [{"role": "system", "content": args.system}] if args.system else []
     print("tunelab chat: empty line or Ctrl-D to quit.", file=sys.stderr)
     while True:

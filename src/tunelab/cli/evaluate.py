@@ -8,7 +8,11 @@ from pathlib import Path
 
 def register(sub) -> None:
     parser = sub.add_parser("eval", help="Evaluate a base model or a run on a data file.")
-    parser.add_argument("model", help="A base model name, a local model folder or a run folder.")
+    parser.add_argument(
+        "model",
+        help="A base model name, a local model folder, a run folder, or a version id, "
+        "checkpoint id or alias of the local registry.",
+    )
     parser.add_argument(
         "--data",
         type=Path,
@@ -21,10 +25,10 @@ def register(sub) -> None:
 
 
 def eval_command(args) -> int:
+    from tunelab.cli.refs import load_model_ref
     from tunelab.eval.run import evaluate_file
-    from tunelab.models.load import load_any
 
-    model, tokenizer = load_any(args.model)
+    model, tokenizer = load_model_ref(args.model)
     result = evaluate_file(model, tokenizer, args.data, max_new_tokens=args.max_new_tokens)
     if args.json:
         print(json.dumps(result, indent=1))

@@ -60,11 +60,11 @@ class LocalRegistry:
     """The registry in the local store, through the same library calls the server makes."""
 
     def __init__(self):
+        from tunelab.cli.refs import open_local_store
         from tunelab.jobs import aliases, registry, shapes
-        from tunelab.store.db import default_url, open_store
 
         self.registry, self.alias_table, self.shapes = registry, aliases, shapes
-        self.store = open_store(os.environ.get("TUNELAB_DATABASE_URL") or default_url())
+        self.store = open_local_store()
 
     def versions(self) -> list[dict]:
         return [m for m in self.registry.list_models(self.store) if m["id"].startswith("ft:")]

@@ -40,6 +40,7 @@ def register(sub) -> None:
 
 
 def train_command(args) -> int:
+    from tunelab.cli.refs import register_local_run, training_base_ref
     from tunelab.eval.report import format_summary
     from tunelab.store.runs import has_record, read_run
     from tunelab.train.config import load_config, parse_set
@@ -54,7 +55,15 @@ def train_command(args) -> int:
     else:
         config = load_config(args.config, parse_set(args.overrides))
         name = config.method
+        # a registered version (or alias) as the base: its weights, a LoRA one merged once
+        config = config.model_copy(update={"model": training_base_ref(config.model)})
     run = get_method(name).run_function()
     report = run(config, resume=args.resume, progress=not args.no_progress)
-    print(json.dumps(report, indent=1) if args.json else format_summary(report))
+    report["model_id"] = register_local_run(report["run_dir"], report)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(format_summary(report))
+        if report["model_id"]:
+            print(f"registered as {report['model_id']} (see: tunelab models show ID)")
     return 0

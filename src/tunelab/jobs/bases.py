@@ -9,6 +9,7 @@ LoRA is merged, never stacked. Torch loads only when a merge is needed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tunelab.jobs import records, registry
@@ -20,7 +21,7 @@ from tunelab.store.db import Store
 def trainable_base(store: Store, ref: str, merged: Path) -> str:
     """``ref`` as a training run's ``model``: a built-in name or a folder, as it is for a base;
     for an ``ft:`` id or an alias, its full weights' folder, or ``merged`` (written once) holding
-    its LoRA adapter merged into its base."""
+    its LoRA adapter merged into its base, marked with the version it came from."""
     if ref in BUILTINS or Path(ref).expanduser().is_dir():  # a folder wins over an alias
         return ref
     ref = registry.concrete_model_id(store, ref)
@@ -30,21 +31,18 @@ def trainable_base(store: Store, ref: str, merged: Path) -> str:
     if parent["full_dir"] is not None:
         return str(parent["full_dir"])
     if not (merged / "config.json").exists():
-        merge_adapter(parent, merged)
+        merge_adapter(parent, merged, ref)
     return str(merged)
 
 
-def merge_adapter(parent: dict, target: Path) -> None:
+def merge_adapter(parent: dict, target: Path, model_id: str) -> None:
     """Write ``parent``'s base with its adapter merged in (a ``resolve_model_id`` result)."""
-    from peft import PeftModel
-
-    from tunelab.models.load import check_model_files, load_base
+    from tunelab.models.load import load_result
 
     dtype = records.read_run_record(parent["run_dir"])["resolved"].get("dtype", "float32")
-    model, tokenizer, _ = load_base(parent["base"], dtype=dtype)
-    adapter = check_model_files(parent["adapter_dir"])
-    model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False).merge_and_unload()
+    model, tokenizer = load_result(parent["base"], parent["adapter_dir"], dtype=dtype)
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_dir(target) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
+        (tmp / records.PARENT_MARKER).write_text(json.dumps({"model_id": model_id}))

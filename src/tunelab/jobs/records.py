@@ -25,6 +25,7 @@ from tunelab.store.runs import (
     read_run,
 )
 
+PARENT_MARKER = "tunelab-parent.json"  # in a merged base folder: the version it came from
 MERGED_PARENT = "base"  # a LoRA parent merged into its base for a job (jobs.runner)
 # What of a run holds weights (what deleting a version removes); the rest (run.json, report.*,
 # metrics.jsonl, loss.png, base_eval.json, data/) is its history.
@@ -130,3 +131,11 @@ def shown_path(path: str | Path | None) -> str | None:
         return str(path.relative_to(home_dir()))
     except ValueError:
         return str(Path(*path.parts[-2:]))
+
+
+def merged_parent(folder: Path) -> str | None:
+    """The version id a merged base folder was made from (``PARENT_MARKER``), if it is one."""
+    try:
+        return json.loads((Path(folder) / PARENT_MARKER).read_text(encoding="utf-8"))["model_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -291,11 +291,15 @@ def _local_run_id(store: Store, run_dir: Path, config: dict, base: str) -> str:
 
 
 def _parent_of_folder(store: Store, base: str) -> str | None:
-    """The live version whose result ``base`` is (its run folder or its ``final/``), if any."""
+    """The version ``base`` comes from: the one a merged base folder names, or the live version
+    whose result it is (its run folder or its ``final/``); None for a base model."""
     if base in BUILTINS:
         return None
     path = Path(base)
     candidates = [str(path)] + ([str(path.parent)] if path.name == "final" else [])
+    merged_from = records.merged_parent(path)  # a LoRA parent (version or checkpoint) merged
+    if merged_from is not None:
+        return merged_from
     with store.session(readonly=True) as s:
         query = select(Model.id).where(Model.run_dir.in_(candidates), Model.deleted.is_(False))
         return s.scalar(query.order_by(Model.seq.desc()))

@@ -141,17 +141,25 @@ def load_tuned(run_dir: Path, *, device: str = "cpu", merge: bool = True):
     final = final_dir(run_dir)
     if final is None:
         raise ModelError("This run has no result yet (no final/ folder).", code="model_not_found")
-    check_model_files(final)
     dtype = run.resolved.get("dtype", "float32")
-    if is_adapter(final):
+    return load_result(run.base_model, final, device=device, dtype=dtype, merge=merge)
+
+
+def load_result(
+    base: str, folder: Path, *, device: str = "cpu", dtype: str = "float32", merge: bool = True
+):
+    """(model, tokenizer) of a result folder (a run's ``final/`` or an exported checkpoint): a
+    PEFT adapter put on ``base`` (merged unless ``merge=False``), or a full model; verified."""
+    check_model_files(folder)
+    if is_adapter(folder):
         from peft import PeftModel
 
-        base, tokenizer, _ = load_base(run.base_model, dtype=dtype, device=device)
-        model = PeftModel.from_pretrained(base, str(final), is_trainable=False)
+        model, tokenizer, _ = load_base(base, dtype=dtype, device=device)
+        model = PeftModel.from_pretrained(model, str(folder), is_trainable=False)
         if merge:
             model = model.merge_and_unload()
     else:
-        model, tokenizer, _ = load_base(str(final), dtype=dtype, device=device)
+        model, tokenizer, _ = load_base(str(folder), dtype=dtype, device=device)
     model.eval()
     return model, tokenizer
 
