@@ -46,3 +46,25 @@ def test_every_key_of_every_method_is_documented():
 def test_readme_shows_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
+
+
+def test_architecture_page_matches_the_code():
+    """Every module the layer table names exists, every package is in the table, and the
+    method table's fields are the ``Method`` dataclass' fields."""
+    import dataclasses
+    import re
+
+    from tunelab.train.methods import Method
+
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    src = ROOT / "src" / "tunelab"
+    rows = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", doc, flags=re.M))
+    packages = {p.name for p in src.iterdir() if (p / "__init__.py").exists()}
+    assert packages <= set(rows), f"packages missing from the layer table: {packages - set(rows)}"
+    for package in packages:
+        for name in re.findall(r"`(\w+)(?:\.py)?`", rows[package]):
+            assert (src / package / f"{name}.py").exists() or (src / package / name).is_dir(), (
+                f"architecture.md names {package}/{name}, which does not exist"
+            )
+    fields = {f.name for f in dataclasses.fields(Method)}
+    assert fields <= set(rows), f"Method fields missing from the method table: {fields - set(rows)}"
