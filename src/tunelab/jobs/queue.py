@@ -414,3 +414,16 @@ def _page(
     order = table.seq.desc() if newest_first else table.seq.asc()
     rows = list(s.scalars(query.order_by(order).limit(limit + 1)))
     return Page(rows[:limit], len(rows) > limit)
+
+
+def update_running_job(store: Store, job_id: str, **values) -> None:
+    """Set fields of a job that is still running (no status change)."""
+    with store.session() as s:
+        s.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
+
+
+def mark_queued_waiting(store: Store, reason: str) -> None:
+    """Tell queued jobs that do not know it yet why they wait."""
+    with store.session() as s:
+        where = (Job.status == QUEUED, Job.queue_reason.is_(None))
+        s.execute(update(Job).where(*where).values(queue_reason=reason))

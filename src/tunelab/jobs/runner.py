@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
@@ -193,7 +193,7 @@ class MetricsEvents:
         record = read_run(self.run_dir)
         self.total = record.resolved.get("total_steps")
         hp = self.method.resolved_hyperparameters(record)
-        update_running_job(self.store, self.job.id, hyperparameters=hp)
+        queue.update_running_job(self.store, self.job.id, hyperparameters=hp)
 
     def flush(self) -> None:
         row, self.pending = self.pending, None
@@ -224,12 +224,6 @@ def last_metrics_step(store: Store, job_id: str) -> int:
         query = select(JobEvent.data).where(JobEvent.job_id == job_id, JobEvent.type == "metrics")
         data = s.scalar(query.order_by(JobEvent.seq.desc()).limit(1))
     return int((data or {}).get("step", 0))
-
-
-def update_running_job(store: Store, job_id: str, **values) -> None:
-    """Set fields of a job this runner still runs (no status change)."""
-    with store.session() as s:
-        s.execute(update(Job).where(Job.id == job_id, Job.status == RUNNING).values(**values))
 
 
 # ---------------------------------------------------------------- results
@@ -385,7 +379,7 @@ def run_job(store: Store, job_id: str) -> int:
 
 def train_job(store: Store, job: Job, run_dir: Path, files: dict) -> tuple[dict, str]:
     """The job's method run on it, resuming its run folder if a run was started there."""
-    update_running_job(store, job.id, run_dir=str(run_dir))
+    queue.update_running_job(store, job.id, run_dir=str(run_dir))
     if has_record(run_dir):
         record = read_run(run_dir)
         method, base = get_method(record.method, source="run.json"), record.base_model

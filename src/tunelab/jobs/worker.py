@@ -23,7 +23,6 @@ import time
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import TunelabError
@@ -342,9 +341,7 @@ def _stop_process(process: subprocess.Popen) -> None:
 def _mark_waiting(store: Store, running: Job) -> None:
     """Queued jobs learn why they wait (claim_next_job does this too, but only when it polls)."""
     reason = f"waiting for device {running.device} (job {running.id} is running)"
-    with store.session() as s:
-        where = (Job.status == QUEUED, Job.queue_reason.is_(None))
-        s.execute(update(Job).where(*where).values(queue_reason=reason))
+    queue.mark_queued_waiting(store, reason)
 
 
 def _settle(store: Store, job_id: str, worker_id: str, returncode: int | None, outcome: str):
