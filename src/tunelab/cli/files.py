@@ -26,6 +26,12 @@ def register(sub) -> None:
     upload.set_defaults(func=upload_command)
     delete = inner.add_parser("delete", help="Delete a file and its stored bytes.")
     delete.add_argument("file_id", metavar="FILE", help="File id (file-...).")
+    delete.add_argument(
+        "--cascade",
+        action="store_true",
+        help="Also delete every job that trained on it, the versions they made and their "
+        "descendants, and their run folders.",
+    )
     delete.set_defaults(func=delete_command)
     for action in (ls, show, upload, delete):
         action.add_argument("--json", action="store_true", help="Print the server's raw JSON.")
@@ -68,7 +74,17 @@ def upload_command(args) -> int:
 
 
 def delete_command(args) -> int:
+    query = "?cascade=true" if args.cascade else ""
     with Client() as client:
-        result = client.delete(f"/v1/files/{path_part(args.file_id)}")
-    print_json(result) if args.json else print(f"deleted {result['id']}")
+        result = client.delete(f"/v1/files/{path_part(args.file_id)}{query}")
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"deleted {result['id']}")
+    for kind in ("jobs", "models"):
+        for item in result.get(kind, []):
+            print(f"deleted {item}")
+    removed = result.get("removed")
+    if removed:
+        print(f"removed {removed['bytes']} bytes: {', '.join(removed['paths']) or 'nothing'}")
     return 0

@@ -427,3 +427,15 @@ def mark_queued_waiting(store: Store, reason: str) -> None:
     with store.session() as s:
         where = (Job.status == QUEUED, Job.queue_reason.is_(None))
         s.execute(update(Job).where(*where).values(queue_reason=reason))
+
+
+def delete_jobs(store: Store, job_ids: Iterable[str]) -> int:
+    """Remove finished jobs with their events and checkpoints (a dataset deleted with everything
+    derived from it); returns how many jobs went."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return 0
+    with store.session() as s:
+        for table in (JobEvent, Checkpoint):
+            s.execute(delete(table).where(table.job_id.in_(ids)))
+        return s.execute(delete(Job).where(Job.id.in_(ids))).rowcount

@@ -20,6 +20,7 @@ from tunelab.api.deps import RequestTooLarge, check_id, get_store, list_object
 from tunelab.api.uploads import chunk_puller
 from tunelab.errors import TunelabError
 from tunelab.jobs import files, shapes
+from tunelab.jobs.cascade import delete_file_cascade
 from tunelab.jobs.queue import Page
 from tunelab.store.db import Store
 
@@ -70,8 +71,11 @@ def retrieve_file(request: Request, file_id: str) -> dict:
 
 
 @router.delete("/{file_id}")
-def delete_file(request: Request, file_id: str) -> dict:
-    """Delete a file's record and its stored bytes."""
+def delete_file(request: Request, file_id: str, cascade: bool = False) -> dict:
+    """Delete a file's record and its stored bytes; ``?cascade=true``: and every job, version
+    and run folder derived from it (``jobs.cascade``)."""
+    if cascade:
+        return delete_file_cascade(get_store(request), _file_id(file_id))
     row = files.delete_file(get_store(request), _file_id(file_id))
     return {"id": row.id, "object": "file", "deleted": True}
 
