@@ -31,19 +31,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field
 
-PII_TYPES = (
-    "EMAIL",
-    "PHONE",
-    "CREDIT_CARD",
-    "IBAN",
-    "IP_ADDRESS",
-    "US_SSN",
-    "SECRET",
-    "URL_CREDENTIALS",
-    "PERSON",
-    "ADDRESS",
-    "DATE_OF_BIRTH",
-)
+from tunelab.data.privacy import PII_TYPES  # noqa: F401  (re-exported: the type names only)
+
 SCRIPTS = tuple(
     "latin cyrillic greek arabic hebrew chinese japanese korean devanagari thai".split()
 )

@@ -9,7 +9,10 @@ import sys
 import pytest
 
 LIGHT = [
-    ("tunelab.data, tunelab.data.validate, tunelab.data.stats", ("torch", "transformers", "numpy")),
+    (
+        "tunelab.data, tunelab.data.validate, tunelab.data.stats, tunelab.data.privacy",
+        ("torch", "transformers", "numpy"),
+    ),
     ("tunelab.store.db, tunelab.store.artifacts, tunelab.jobs.queue", ("torch", "transformers")),
     (
         "tunelab.jobs.files, tunelab.jobs.requests, tunelab.jobs.registry, tunelab.jobs.shapes, "

@@ -1,4 +1,5 @@
-"""``tunelab data check FILE``: the validation report and statistics, before any training."""
+"""``tunelab data check FILE``: the validation report and statistics, before any training;
+``tunelab data scrub FILE -o OUT``: the same file with personal data and secrets replaced."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    parser = sub.add_parser("data", help="Check training data.")
+    parser = sub.add_parser("data", help="Check and scrub training data.")
     inner = parser.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     check = inner.add_parser("check", help="Validate a JSONL/CSV file and show its statistics.")
     check.add_argument("file", type=Path)
@@ -27,6 +28,25 @@ def register(sub) -> None:
     check.add_argument("--epochs", type=int, default=None, help="For the time estimate.")
     check.add_argument("--json", action="store_true", help="Print machine-readable JSON.")
     check.set_defaults(func=check_command)
+    scrub = inner.add_parser(
+        "scrub", help="Find personal data and secrets in a JSONL/CSV file; write it redacted."
+    )
+    scrub.add_argument("file", type=Path)
+    scrub.add_argument(
+        "-o", "--output", type=Path, default=None, help="Write the scrubbed file here."
+    )
+    scrub.add_argument(
+        "--policy",
+        choices=["redact", "report", "block"],
+        default="redact",
+        help="redact: replace values with placeholders (default); report: copy unchanged; "
+        "block: refuse (exit 2) when anything is found.",
+    )
+    scrub.add_argument(
+        "--report", action="store_true", help="Only scan and print the report; write nothing."
+    )
+    scrub.add_argument("--json", action="store_true", help="Print the report as JSON.")
+    scrub.set_defaults(func=scrub_command)
 
 
 def check_command(args) -> int:
@@ -44,6 +64,44 @@ def check_command(args) -> int:
         return 0 if result["ok"] else 2
     print(render_check(result))
     return 0 if result["ok"] else 2
+
+
+def scrub_command(args) -> int:
+    from tunelab.data.privacy import scan_file, scrub_file
+    from tunelab.errors import ConfigError, TunelabError
+
+    if not args.file.is_file():
+        raise TunelabError(f"{args.file}: no such file", code="file_not_found", param="file")
+    if args.report:
+        report = scan_file(args.file, args.policy)
+    elif args.output is None:
+        raise ConfigError("give -o OUT to write the scrubbed file, or --report", param="output")
+    else:
+        report = scrub_file(args.file, args.output, args.policy)
+    result = report.to_dict() | ({} if args.report else {"output": str(args.output)})
+    print(json.dumps(result, indent=1) if args.json else render_privacy(result))
+    return 0 if report.ok else 2
+
+
+def render_privacy(report: dict, *, title: str | None = None, limit: int = 20) -> str:
+    """Counts per type and the lines they are on; never the values."""
+    found = sum(report["counts"].values())
+    head = title if title is not None else f"{report['file']}:"
+    lines = [
+        f"{head} {found} value(s) of personal data or secrets in {report['records_with_pii']} of "
+        f"{report['records_scanned']} records (policy {report['policy']})"
+    ]
+    for kind, count in report["counts"].items():
+        at = report["lines"].get(kind, [])
+        more = f" and {len(at) - limit} more" if len(at) > limit else ""
+        word = "line" if len(at) == 1 else "lines"
+        lines.append(f"  {kind}: {count} ({word} {', '.join(map(str, at[:limit]))}{more})")
+    for issue in report.get("issues", [])[:limit]:
+        where = f"line {issue['line']} {issue['pointer']}".rstrip()
+        lines.append(f"  error: {where}: [{issue['code']}] {issue['message']}")
+    if report.get("output"):
+        lines.append(f"wrote {report['output']}")
+    return "\n".join(lines)
 
 
 def render_check(result: dict) -> str:
@@ -86,4 +144,7 @@ def render_check(result: dict) -> str:
     if memory:
         shown = memory.get("summary") or f"does not fit: [{memory['code']}] {memory['error']}"
         lines.append(f"peak memory (estimated): {shown}")
+    privacy = result.get("privacy")
+    if privacy:
+        lines += ["", render_privacy(privacy, title="privacy:")]
     return "\n".join(lines)

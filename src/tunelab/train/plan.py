@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tunelab.data.privacy import scan_file
 from tunelab.data.render import render_example, token_counter
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
@@ -44,6 +45,7 @@ def check_file(
         path, purpose=purpose, count_tokens=token_counter(tokenizer), max_length=limit
     )
     result = report.to_dict()
+    result["privacy"] = scan_file(path, policy="report").to_dict()
     result["errors"] = [i.to_dict() for i in report.errors]
     result["warnings"] = [i.to_dict() for i in report.warnings]
     if report.examples:
