@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tunelab.errors import ConfigError
 from tunelab.store.runs import LEGACY_TUNING, RunRecord
@@ -26,6 +26,7 @@ from tunelab.train.parts import (
     GenerationPart,
     ModelPart,
     OptimPart,
+    PrivacyPart,
     RuntimePart,
     own_fields,
     parts_of,
@@ -34,7 +35,7 @@ from tunelab.train.parts import (
 DEFAULT_METHOD = "sft"
 
 
-class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart):
+class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart, PrivacyPart):
     """Supervised fine-tuning on chat, prompt/completion, Alpaca or plain-text data: the loss is
     on the assistant's tokens (every token of plain text)."""
 
@@ -44,12 +45,34 @@ class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, Runtim
         "sft", description="The training method: `sft`, supervised fine-tuning."
     )
 
+    @model_validator(mode="after")
+    def _dp_trains_lora(self):
+        """DP-SGD needs per-example gradients of few weights (LoRA) and one forward per pass:
+        Opacus' hooks would see a recomputed (checkpointed) or compiled layer twice or not at
+        all."""
+        if self.privacy.dp is None:
+            return self
+        if self.tuning != "lora":
+            raise ValueError(
+                "privacy.dp trains LoRA adapters only (per-example gradients of every weight "
+                f"do not fit); tuning is {self.tuning!r}: set tuning: lora or remove privacy.dp"
+            )
+        for key in ("compile", "gradient_checkpointing"):
+            if getattr(self, key) not in ("auto", False):
+                raise ValueError(
+                    f"privacy.dp runs without {key} (per-example gradients come from hooks on "
+                    f"each layer's one forward); {key} is {getattr(self, key)!r}: leave it auto"
+                )
+        return self
+
 
 def _format_errors(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"])
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
+        if e["type"] == "value_error" and "error" in e.get("ctx", {}):
+            msg = str(e["ctx"]["error"])  # our own message, without pydantic's "Value error, "
         lines.append(f"{source}: {key}: {msg}" if key else f"{source}: {msg}")
     return "\n".join(lines)
 
@@ -223,7 +246,17 @@ def _field_rows(name: str, field, prefix: str = "") -> list[str]:
     rows = [
         f"| `{prefix}{name}` | {_type_name(field.annotation)} | `{default}` | {field.description} |"
     ]
-    if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-        for inner, inner_field in field.annotation.model_fields.items():
+    nested = _settings_class(field.annotation)
+    if nested is not None:
+        for inner, inner_field in nested.model_fields.items():
             rows += _field_rows(inner, inner_field, f"{prefix}{name}.")
     return rows
+
+
+def _settings_class(annotation) -> type[BaseModel] | None:
+    """The settings model of a nested key: ``LoraSettings``, or ``DPSettings`` of ``| None``."""
+    import typing
+
+    options = typing.get_args(annotation) or (annotation,)
+    models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+    return models[0] if len(models) == 1 and len(options) <= 2 else None

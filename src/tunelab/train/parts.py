@@ -207,6 +207,90 @@ class RuntimePart(ConfigPart):
     keep_checkpoints: int = Field(2, ge=1, description="Newest checkpoints kept on disk.")
 
 
+def _delta_or_auto(value):
+    if value != "auto" and not (0 < value < 1):
+        raise ValueError("must be between 0 and 1 (exclusive) or 'auto'")
+    return value
+
+
+class DPSettings(BaseModel):
+    """DP-SGD (Opacus): per-example clipping, Poisson sampling, Gaussian noise, an accountant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epsilon: float = Field(
+        8.0,
+        gt=0,
+        le=1000,
+        description="Target privacy budget epsilon for the whole run: the noise is chosen so "
+        "that the planned steps spend at most this much (smaller: more private, more noise).",
+    )
+    delta: Annotated[float | Auto, AfterValidator(_delta_or_auto)] = Field(
+        "auto",
+        description="Target delta (the chance the epsilon bound fails); auto: 1 / n^1.1 for n "
+        "training examples, below 1 / n as it must be.",
+    )
+    max_grad_norm: float = Field(
+        1.0, gt=0, description="Per-example clipping norm C: each example's gradient is cut to it."
+    )
+    accountant: Literal["rdp", "prv"] = Field(
+        "rdp", description="Privacy accountant: 'rdp' (Renyi DP) or 'prv' (tighter, slower)."
+    )
+    seed: int | None = Field(
+        None,
+        description="Seed of the sampling and the noise; None: a secret random one, kept in "
+        "the run's checkpoints for an exact resume. Set it only for experiments: anyone who "
+        "knows it knows the noise.",
+    )
+
+
+class PrivacySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dp: DPSettings | None = Field(
+        None,
+        description="Differential privacy for LoRA training, e.g. `{epsilon: 8}`; absent or null: "
+        "off.",
+    )
+    canaries: int = Field(
+        0,
+        ge=0,
+        le=100,
+        description="Random secrets inserted into the training data (seeded) to measure "
+        "memorisation in the leakage audit; 0: none.",
+    )
+    canary_repeats: int = Field(
+        8, ge=1, le=1000, description="How many training rows repeat each canary."
+    )
+    canary_candidates: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Random candidates each canary is ranked among for its exposure.",
+    )
+    audit: bool | Auto = Field(
+        "auto",
+        description="Leakage audit in the report (canary exposure, discoverable extraction); "
+        "auto: on when canaries are inserted or the scrubber finds sensitive values in the "
+        "text training fits (assistant turns, documents).",
+    )
+    audit_max_values: int = Field(
+        32, ge=1, le=10_000, description="Most sensitive values the extraction audit prompts for."
+    )
+    audit_new_tokens: int = Field(
+        24, ge=1, le=256, description="Tokens greedily decoded after each value's prefix."
+    )
+
+
+class PrivacyPart(ConfigPart):
+    title: ClassVar[str] = "Privacy"
+
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        description="Differential privacy and the leakage audit (docs/privacy.md).",
+    )
+
+
 PATH_KEYS = ("train_file", "validation_file", "test_file", "output_dir")  # relative to the YAML
 
 

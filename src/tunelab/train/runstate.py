@@ -68,3 +68,32 @@ def cached_json(path: Path, compute):
     value = compute()
     write_json_atomic(path, value)
     return value
+
+
+def start_or_resume(run_dir, model, optimizer, scheduler, device: str, on_metrics, **extra):
+    """(state, metrics log) of a training loop: a fresh state (``extra`` adds a loop's own
+    keys), or the newest checkpoint's trainable weights, optimizer, schedule, RNG and state."""
+    import logging
+
+    state = {
+        "step": 0,
+        "epoch": 0,
+        "batch": 0,
+        "best_loss": None,
+        "best_step": None,
+        "bad_evals": 0,
+        "trained_tokens": 0,
+        **extra,
+    }
+    checkpoints = ckpt.list_checkpoints(run_dir)
+    if checkpoints:
+        weights, saved, state = ckpt.load_checkpoint(checkpoints[-1])
+        ckpt.restore_trainable(model, weights)
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        set_rng_state(saved["rng"], device)
+        logging.getLogger(__name__).info("resumed from %s", checkpoints[-1].name)
+    metrics = MetricsLog(
+        RunLayout(run_dir).metrics, state["step"] if checkpoints else None, on_metrics
+    )
+    return state, metrics

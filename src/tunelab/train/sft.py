@@ -43,6 +43,7 @@ from tunelab.data.split import split_examples
 from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
+from tunelab.eval import leakage
 from tunelab.eval.report import RunFacts, evaluation_report, write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
 from tunelab.models.catalog import count_safetensors_parameters, model_context
@@ -69,7 +70,12 @@ from tunelab.train.memory import (
     process_peak_rss,
     trainable_parameters,
 )
-from tunelab.train.runstate import MetricsLog, cached_json, rng_state, save_best, set_rng_state
+from tunelab.train.runstate import (
+    cached_json,
+    rng_state,
+    save_best,
+    start_or_resume,
+)
 from tunelab.train.setup import (
     file_hashes,
     make_optimizer,
@@ -98,6 +104,7 @@ class Prepared:
     stats: dict
     overflow: dict = field(default_factory=dict)
     pad_id: int = 0
+    audit: leakage.Audit | None = None  # the leakage audit (privacy), planned from the data
 
 
 # ---------------------------------------------------------------- data
@@ -131,6 +138,10 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
         train_ex, val_ex = split_examples(
             examples, seed=config.seed, fraction=config.validation_fraction
         )
+    # canaries join the training rows only; the audit's values are looked for before they do
+    train_ex, audit = leakage.plan_audit(
+        train_ex, config.privacy, tokenizer, config.seed, max_length
+    )
     test_ex = []
     if config.test_file:
         test_ex = _validated(
@@ -154,7 +165,7 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
         "duplicates": train_report.n_duplicates,
         "windowed": train_report.n_windowed,
     }
-    return Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id)
+    return Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id, audit)
 
 
 # ---------------------------------------------------------------- setup
@@ -289,6 +300,8 @@ def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved
         }
         for e, a in zip(chosen, answers, strict=True)
     ]
+    if data.audit is not None:
+        result["leakage"] = data.audit.run(model, tokenizer, device=device)
     return result
 
 
@@ -311,26 +324,7 @@ def train_loop(
 
     device, pad = resolved["device"], tokenizer.pad_token_id
     params, optimizer, scheduler = make_optimizer(model, config, resolved)
-    state = {
-        "step": 0,
-        "epoch": 0,
-        "batch": 0,
-        "best_loss": None,
-        "best_step": None,
-        "bad_evals": 0,
-        "trained_tokens": 0,
-    }
-    checkpoints = ckpt.list_checkpoints(run_dir)
-    if checkpoints:
-        weights, saved, state = ckpt.load_checkpoint(checkpoints[-1])
-        ckpt.restore_trainable(model, weights)
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        set_rng_state(saved["rng"], device)
-        log.info("resumed from %s", checkpoints[-1].name)
-    metrics = MetricsLog(
-        RunLayout(run_dir).metrics, state["step"] if checkpoints else None, on_metrics
-    )
+    state, metrics = start_or_resume(run_dir, model, optimizer, scheduler, device, on_metrics)
     lengths = [len(r.input_ids) for r in data.train]
     targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]  # as the loss
     total, every = resolved["total_steps"], resolved["eval_every"]
@@ -480,7 +474,13 @@ def run_sft(
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
     resolved = resolve_auto(config, len(data.train), max_length, parameters)
-    memory = plan_run_memory(config, model_dir, data, resolved, saved.resolved if saved else {})
+    loop, planned = train_loop, config
+    if config.privacy.dp:  # DP-SGD: its own loop (train.dp), eager layers, no recompute
+        from tunelab.train import dp
+
+        resolved |= dp.resolve_privacy(config, resolved, len(data.train))
+        loop, planned = dp.train_loop, dp.plan_config(config)
+    memory = plan_run_memory(planned, model_dir, data, resolved, saved.resolved if saved else {})
     if saved is None:
         run_dir = record_run(config, data, resolved, memory)
     else:
@@ -500,7 +500,7 @@ def run_sft(
         layout.base_eval, lambda: evaluate_model(model, tokenizer, data, config, resolved)
     )
     started = time.time()
-    outcome = train_loop(
+    outcome = loop(
         model, tokenizer, data, config, resolved, run_dir, progress, on_metrics, on_checkpoint
     )
     if layout.best_weights.exists():
@@ -522,7 +522,9 @@ def run_sft(
         data=data.stats | {"overflow": data.overflow, "n_validation": len(data.val)},
         memory=memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
     )
-    report = evaluation_report(facts, base, tuned)
+    sections = [dp.privacy_section(outcome["privacy"])] if config.privacy.dp else []
+    report = evaluation_report(facts, base, tuned, sections + leakage.audit_sections(base, tuned))
+    report.rows += leakage.audit_rows(base, tuned)
     write_report(run_dir, report)
     return report.to_dict()
 
