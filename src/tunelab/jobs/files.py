@@ -115,3 +115,8 @@ def file_content_path(store: Store, file_id: str) -> Path:
             f"The content of file {file_id!r} is gone.", code="file_not_found", param="file_id"
         )
     return path
+
+
+def upload_suffix(filename: str) -> str:
+    """The suffix a reader needs for an upload: its display name picks CSV, else JSON Lines."""
+    return ".csv" if Path(filename).suffix.lower() == ".csv" else ".jsonl"

@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from tunelab.jobs.pii import read_summary
 from tunelab.settings import home_dir
 from tunelab.store.atomic import OLD_PREFIX, TEMP_PREFIX
 from tunelab.store.runs import (
@@ -66,7 +67,8 @@ def version_record(run_dir: Path, report: dict | None = None) -> dict:
     return {
         "method": run["method"],
         "tuning": run["config"].get("tuning") or _legacy_tuning(run["config"]),
-        "config": {"config": run["config"], "resolved": run["resolved"]},
+        "config": {"config": run["config"], "resolved": run["resolved"]}
+        | ({"privacy": privacy} if (privacy := read_summary(run_dir)) else {}),
         "training_sha256": run["hashes"].get("train_file"),
         "validation_sha256": run["hashes"].get("validation_file"),
         "metrics": metric_rows(report),

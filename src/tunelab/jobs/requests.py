@@ -36,6 +36,7 @@ def create_fine_tuning_job(
     method: dict | None = None,
     suffix: str | None = None,
     seed: int | None = None,
+    privacy: dict | None = None,
     extra_bases: dict[str, str | Path] | None = None,
 ) -> Job:
     """Check the request and record the job in ``validating_files``; a worker takes it from there.
@@ -52,6 +53,7 @@ def create_fine_tuning_job(
     seed = check_seed(seed)
     kind = entry.openai_type
     stored_method = {"type": kind, kind: {"hyperparameters": hp}, "base": base}
+    stored_method["pii_policy"] = check_pii_policy((privacy or {}).get("pii", DEFAULT_PII_POLICY))
     return queue.create_job(
         store,
         model=model,
@@ -62,6 +64,20 @@ def create_fine_tuning_job(
         suffix=suffix,
         seed=seed,
     )
+
+
+DEFAULT_PII_POLICY = "report"  # scan every job's files and record what was found
+PII_POLICIES = ("off", "report", "redact", "block")  # as data.privacy.POLICIES (torch-free)
+
+
+def check_pii_policy(policy: Any) -> str:
+    if policy not in PII_POLICIES:
+        raise TunelabError(
+            f"privacy.pii must be one of {', '.join(PII_POLICIES)}, not {policy!r}.",
+            code="invalid_value",
+            param="privacy.pii",
+        )
+    return policy
 
 
 def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] | None) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
 from tunelab.jobs import bases, queue, registry
-from tunelab.jobs.files import get_file
+from tunelab.jobs.files import get_file, upload_suffix
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
 from tunelab.settings import force_offline, runs_dir
 from tunelab.store import artifacts, runs
@@ -48,7 +48,6 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED = 0, 2
 JOB_ID = re.compile(r"ftjob-[0-9a-f]{24}")
-DATA_SUFFIXES = {".csv": ".csv"}  # the upload's display name picks CSV; all else is JSON Lines
 OWNER_CHECK_S = 5.0
 
 
@@ -84,7 +83,7 @@ def job_data_files(store: Store, job: Job) -> dict[str, Path | None]:
         source = artifacts.path_for(row.storage_key)
         if not source.exists():
             raise TunelabError(f"The content of {role} {file_id} is gone.", code="file_not_found")
-        target = data_dir / (role + DATA_SUFFIXES.get(Path(row.filename).suffix.lower(), ".jsonl"))
+        target = data_dir / (role + upload_suffix(row.filename))
         with atomic_path(target) as tmp:
             try:
                 os.link(source, tmp)

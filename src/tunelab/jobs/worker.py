@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import TunelabError
 from tunelab.jobs import queue, registry, runner
+from tunelab.jobs.pii import apply_pii_policy
 from tunelab.jobs.states import (
     CANCELLED,
     FAILED,
@@ -225,7 +226,8 @@ def check_job_files(store: Store, job: Job) -> tuple[dict | None, str]:
             return runner.data_error(report.issues, files, job), ""
         warned = f", {len(report.warnings)} warning(s)" if report.warnings else ""
         counts.append(f"{len(report.examples)} {role.split('_')[0]} examples{warned}")
-    return None, "; ".join(counts)
+    error, scanned = apply_pii_policy(job, files)
+    return error, "; ".join(counts + ([scanned] if scanned else []))
 
 
 def _tokenizer_dir(store: Store, job: Job):

@@ -21,6 +21,7 @@ from tunelab.api.uploads import chunk_puller
 from tunelab.errors import TunelabError
 from tunelab.jobs import files, shapes
 from tunelab.jobs.cascade import delete_file_cascade
+from tunelab.jobs.pii import scan_upload
 from tunelab.jobs.queue import Page
 from tunelab.store.db import Store
 
@@ -78,6 +79,13 @@ def delete_file(request: Request, file_id: str, cascade: bool = False) -> dict:
         return delete_file_cascade(get_store(request), _file_id(file_id))
     row = files.delete_file(get_store(request), _file_id(file_id))
     return {"id": row.id, "object": "file", "deleted": True}
+
+
+@router.get("/{file_id}/privacy")
+def file_privacy(request: Request, file_id: str) -> dict:
+    """tunelab's: PII found in the file, counts per type and line numbers (never the values)."""
+    report = scan_upload(get_store(request), _file_id(file_id))
+    return {"id": file_id, "object": "file.privacy", **report}
 
 
 @router.get("/{file_id}/content")
