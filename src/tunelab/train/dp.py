@@ -44,7 +44,7 @@ from tunelab.models.forward import causal_lm
 from tunelab.train import checkpoint as ckpt
 from tunelab.train import faults
 from tunelab.train.runstate import start_or_resume
-from tunelab.train.setup import make_optimizer
+from tunelab.train.setup import autocast_for, make_optimizer
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +248,7 @@ def train_loop(
     lengths = [len(r.input_ids) for r in data.train]
     targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]
     total, every = resolved["total_steps"], resolved["eval_every"]
-    autocast = torch.autocast(
-        device_type=device.split(":")[0],
-        dtype=getattr(torch, resolved["dtype"]),
-        enabled=resolved["dtype"] != "float32",
-    )
+    autocast = autocast_for(resolved)
     bar = tqdm(
         total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
     )

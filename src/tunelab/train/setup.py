@@ -88,3 +88,14 @@ def make_optimizer(model, config, resolved: dict):
         num_training_steps=total,
     )
     return params, optimizer, scheduler
+
+
+def autocast_for(resolved: dict):
+    """The training passes' autocast: off in float32, the resolved dtype on its device."""
+    import torch
+
+    return torch.autocast(
+        device_type=resolved["device"].split(":")[0],
+        dtype=getattr(torch, resolved["dtype"]),
+        enabled=resolved["dtype"] != "float32",
+    )

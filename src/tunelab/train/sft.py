@@ -77,6 +77,7 @@ from tunelab.train.runstate import (
     start_or_resume,
 )
 from tunelab.train.setup import (
+    autocast_for,
     file_hashes,
     make_optimizer,
     new_run_dir,
@@ -329,11 +330,7 @@ def train_loop(
     targets = [sum(1 for x in r.labels[1:] if x != IGNORE) for r in data.train]  # as the loss
     total, every = resolved["total_steps"], resolved["eval_every"]
     budget, gc = resolved["token_budget"], resolved["gradient_checkpointing"]
-    autocast = torch.autocast(
-        device_type=device.split(":")[0],
-        dtype=getattr(torch, resolved["dtype"]),
-        enabled=resolved["dtype"] != "float32",
-    )
+    autocast = autocast_for(resolved)
     bar = tqdm(
         total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
     )
