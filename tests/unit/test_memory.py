@@ -154,6 +154,23 @@ def test_auto_budget_is_the_largest_that_fits():
     assert plan(100 * GB, lengths=[500] * 100).token_budget == memory.DEFAULT_MAX_BUDGET
 
 
+def test_dp_counts_each_rows_gradient_and_a_smaller_budget_makes_them_fit():
+    lengths = [100] * 64
+    plain = plan(100 * GB, lengths=lengths, gradient_checkpointing=False)
+    dp = plan(100 * GB, lengths=lengths, gradient_checkpointing=False, per_example_rows=16)
+    assert plain.estimate.per_example == 0 and "per_example" not in plain.describe()
+    # 16 rows fit the budget (6400 tokens of 100-token rows): 16 gradients and their sum
+    assert dp.estimate.per_example == LORA * (16 * 4 + 4)
+    assert dp.estimate.total == plain.estimate.total + dp.estimate.per_example
+    few = estimate_peak(SHAPE, tokens=300, trainable=LORA, per_example_rows=3)
+    assert few.per_example == LORA * (3 * 4 + 4)
+    # memory for 5 rows' gradients but not 16: the budget shrinks to what fits
+    room = (plain.estimate.total - plain.estimate.activations + LORA * 4 * 6) / 0.8
+    tight = plan(room, lengths=lengths, gradient_checkpointing=False, per_example_rows=16)
+    assert tight.token_budget < dp.token_budget and tight.estimate.total <= 0.8 * room
+    assert tight.estimate.per_example < dp.estimate.per_example
+
+
 def test_the_budget_bounds_the_peak_whatever_the_lengths():
     """Examples longer than the budget go alone and only they are checkpointed, so a mix with
     longer examples has about the peak of one without them."""

@@ -6,9 +6,11 @@ ignored setting. Responses are plain dicts made by ``jobs.shapes`` (``job_to_ope
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from tunelab.jobs.requests import JobPrivacy
 
 
 class Hyperparameters(BaseModel):
@@ -54,19 +56,6 @@ class Method(BaseModel):
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
-class JobPrivacy(BaseModel):
-    """tunelab's extension (the SDK sends it with ``extra_body``): what the worker does with
-    PII found in the job's files before training."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    pii: Literal["off", "report", "redact", "block"] = Field(
-        "report",
-        description="off: no scan; report: scan and record counts per type; redact: train on "
-        "a copy with typed placeholders; block: fail the job, naming lines and types.",
-    )
-
-
 class CreateJobRequest(BaseModel):
     """Body of ``POST /v1/fine_tuning/jobs``."""
 
@@ -96,5 +85,8 @@ class CreateJobRequest(BaseModel):
     )
     method: Method | None = Field(None, description="The training method (supervised).")
     privacy: JobPrivacy | None = Field(
-        None, description="tunelab's: the PII policy applied to the job's files when it starts."
+        None,
+        description="tunelab's (the SDK sends it with ``extra_body``): the config's privacy "
+        "keys: the PII policy applied to the job's files when it starts (pii), differential "
+        "privacy (dp), canaries and the leakage audit (docs/privacy.md).",
     )

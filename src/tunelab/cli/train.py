@@ -42,12 +42,14 @@ def register(sub) -> None:
 def train_command(args) -> int:
     from tunelab.cli.refs import register_local_run, training_base_ref
     from tunelab.eval.report import format_summary
+    from tunelab.jobs import pii
     from tunelab.store.runs import has_record, read_run
     from tunelab.train.config import load_config, parse_set
     from tunelab.train.methods import get_method
 
     if args.resume is None and args.config is None and not args.overrides:
         raise ConfigError("give a CONFIG.yaml (or --set keys), or --resume RUN_DIR")
+    summary = None
     if args.resume is not None:
         if not has_record(args.resume):
             raise ConfigError(f"{args.resume}: not a run folder (no run.json)", param="resume")
@@ -57,8 +59,10 @@ def train_command(args) -> int:
         name = config.method
         # a registered version (or alias) as the base: its weights, a LoRA one merged once
         config = config.model_copy(update={"model": training_base_ref(config.model)})
+        config, summary = pii.apply_to_config(config)  # privacy.pii, as a job's worker does
     run = get_method(name).run_function()
     report = run(config, resume=args.resume, progress=not args.no_progress)
+    pii.keep_summary(report["run_dir"], summary)
     report["model_id"] = register_local_run(report["run_dir"], report)
     if args.json:
         print(json.dumps(report, indent=1))

@@ -13,6 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from tunelab.errors import TunelabError
 from tunelab.jobs import queue, registry
 from tunelab.jobs.files import get_file
@@ -20,6 +22,7 @@ from tunelab.models.catalog import BUILTINS
 from tunelab.store.db import Store
 from tunelab.store.tables import Job
 from tunelab.train.methods import Method, known_methods, method_for_job_type
+from tunelab.train.parts import PrivacySettings
 
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_TYPE = "supervised"
@@ -53,7 +56,9 @@ def create_fine_tuning_job(
     seed = check_seed(seed)
     kind = entry.openai_type
     stored_method = {"type": kind, kind: {"hyperparameters": hp}, "base": base}
-    stored_method["pii_policy"] = check_pii_policy((privacy or {}).get("pii", DEFAULT_PII_POLICY))
+    settings = check_privacy(privacy)
+    stored_method["pii_policy"] = settings.pii
+    stored_method["privacy"] = settings.model_dump(mode="json", exclude={"pii"})
     return queue.create_job(
         store,
         model=model,
@@ -66,18 +71,19 @@ def create_fine_tuning_job(
     )
 
 
-DEFAULT_PII_POLICY = "report"  # scan every job's files and record what was found
-PII_POLICIES = ("off", "report", "redact", "block")  # as data.privacy.POLICIES (torch-free)
+JobPrivacy = PrivacySettings  # the API's ``privacy`` body: the config's privacy keys
 
 
-def check_pii_policy(policy: Any) -> str:
-    if policy not in PII_POLICIES:
-        raise TunelabError(
-            f"privacy.pii must be one of {', '.join(PII_POLICIES)}, not {policy!r}.",
-            code="invalid_value",
-            param="privacy.pii",
-        )
-    return policy
+def check_privacy(privacy: Any) -> PrivacySettings:
+    """The job's ``privacy`` (tunelab's extension): the PII policy its worker applies to the
+    files, differential privacy, canaries and the leakage audit, as the config's ``privacy``
+    keys; an error names the key (``privacy.dp.epsilon``)."""
+    try:
+        return PrivacySettings.model_validate(privacy or {})
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(["privacy", *(str(part) for part in first["loc"])])
+        raise TunelabError(f"{where}: {first['msg']}", code="invalid_value", param=where) from None
 
 
 def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] | None) -> str:

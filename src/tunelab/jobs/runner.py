@@ -29,6 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
 from tunelab.jobs import bases, queue, registry
 from tunelab.jobs.files import get_file, upload_suffix
+from tunelab.jobs.pii import job_pii_policy
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
 from tunelab.settings import force_offline, runs_dir
 from tunelab.store import artifacts, runs
@@ -151,6 +152,8 @@ def build_config(store: Store, job: Job, run_dir: Path, files: dict):
         "seed": job.seed if job.seed is not None else 42,
         "device": (job.device or "auto").split(":")[0],
     }
+    if "privacy" in method.config.model_fields:  # the job's privacy keys; its worker did pii
+        values["privacy"] = (job.method or {}).get("privacy", {}) | {"pii": job_pii_policy(job)}
     return load_config(None, values | method.config_values(job.hyperparameters or {}))
 
 
@@ -203,6 +206,8 @@ class MetricsEvents:
         message = f"Step {row['step']}/{self.total}: training loss={row['train_loss']:.4f}"
         if "valid_loss" in row:
             message += f", validation loss={row['valid_loss']:.4f}"
+        if "epsilon" in row:
+            message += f", epsilon spent={row['epsilon']:.2f}"
         queue.add_event(self.store, self.job.id, message, type="metrics", data=data)
 
     def _check_owner(self) -> None:

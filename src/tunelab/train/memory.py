@@ -120,16 +120,21 @@ class MemoryEstimate:
     activations: int  # attention included
     logits: int
     overhead: int
+    per_example: int = 0  # DP-SGD: a micro-batch's per-example gradients, their clipped sum
 
     @property
     def total(self) -> int:
-        return self.weights + self.optimizer + self.activations + self.logits + self.overhead
+        parts = self.weights + self.optimizer + self.activations + self.logits + self.overhead
+        return parts + self.per_example
 
     def to_dict(self) -> dict:
         return {**asdict(self), "total": self.total}
 
     def describe(self) -> str:
-        parts = ", ".join(f"{k} {v / GB:.2f}" for k, v in self.to_dict().items() if k != "total")
+        shown = {k: v for k, v in self.to_dict().items() if k != "total"}
+        if not self.per_example:
+            del shown["per_example"]
+        parts = ", ".join(f"{k} {v / GB:.2f}" for k, v in shown.items())
         return f"{self.total / GB:.1f} GB ({parts} GB)"
 
 
@@ -161,10 +166,13 @@ def estimate_peak(
     dtype_bytes: int = 4,
     attention: str = "sdpa",
     compiled: bool = False,
+    per_example_rows: int = 0,
 ) -> MemoryEstimate:
     """Peak of a step whose largest micro-batch has ``tokens`` tokens (packed, no padding), its
     longest example ``longest`` tokens and ``trained_tokens`` positions through the head
-    (default: all). ``trainable`` defaults to every parameter (full fine-tuning)."""
+    (default: all). ``trainable`` defaults to every parameter (full fine-tuning).
+    ``per_example_rows``: DP-SGD's rows in that micro-batch, each with its own gradient of every
+    trainable weight (Opacus' ``grad_sample``), beside the clipped sum kept across them."""
     longest = tokens if longest is None else longest
     trained_tokens = tokens if trained_tokens is None else trained_tokens
     trainable = shape.parameters if trainable is None else trainable
@@ -187,6 +195,7 @@ def estimate_peak(
         activations=int(tokens * (layers + outside) + attention_part),
         logits=int(trained_tokens * shape.vocab * 4 * LOGIT_COPIES),
         overhead=int(PROCESS_OVERHEAD),
+        per_example=trainable * (per_example_rows * dtype_bytes + 4) if per_example_rows else 0,
     )
 
 
@@ -321,6 +330,7 @@ def plan_memory(
     dtype_bytes: int = 4,
     attention: str = "sdpa",
     compiled: bool = False,
+    per_example_rows: int | None = None,
 ) -> MemoryPlan:
     """Token budget and checkpointing for examples of ``lengths`` (``trained`` tokens each).
 
@@ -331,6 +341,10 @@ def plan_memory(
     every micro-batch checkpoint (``True``). Explicit settings are kept; ``True`` and ``False``
     raise the budget to the longest example (a micro-batch holds an example whole).
     Raises ``insufficient_memory`` when nothing fits.
+
+    ``per_example_rows`` (DP-SGD: padded micro-batches of at most that many rows) counts each
+    row's gradient: a micro-batch of the budget holds up to ``budget // shortest`` rows, so a
+    smaller budget is what makes them fit.
     """
     longest = max(lengths)
     trained = list(lengths) if trained is None else list(trained)
@@ -341,6 +355,8 @@ def plan_memory(
     def estimate(tokens: int, gc: bool) -> MemoryEstimate:
         n_trained = min(tokens, max(max(trained), math.ceil(tokens * fraction)))
         kw = {"trainable": trainable, "dtype_bytes": dtype_bytes, "attention": attention}
+        if per_example_rows:
+            kw["per_example_rows"] = min(per_example_rows, max(1, tokens // min(lengths)))
         return estimate_peak(
             shape,
             tokens=tokens,

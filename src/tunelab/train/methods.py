@@ -43,6 +43,7 @@ class Hyperparameter:
 def loss_event_data(row: dict) -> dict:
     """A metrics row (a step's, merged with its evaluation's) -> OpenAI's job metrics names."""
     keys = ("train_loss", "valid_loss", "learning_rate", "epoch", "grad_norm", "tokens_per_second")
+    keys += ("epsilon",)  # spent so far, in a DP run (tunelab's)
     out = {k: row[k] for k in keys if k in row}
     if "valid_token_accuracy" in row:
         out["valid_mean_token_accuracy"] = row["valid_token_accuracy"]

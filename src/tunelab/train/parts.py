@@ -247,6 +247,13 @@ class DPSettings(BaseModel):
 class PrivacySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    pii: Literal["off", "report", "redact", "block"] = Field(
+        "report",
+        description="What happens to PII found in the training and validation files before "
+        "training (docs/privacy.md): off: no scan; report: scan and show counts per type and "
+        "lines; redact: train on a copy with typed placeholders; block: refuse to train, naming "
+        "the lines and types.",
+    )
     dp: DPSettings | None = Field(
         None,
         description="Differential privacy for LoRA training, e.g. `{epsilon: 8}`; absent or null: "

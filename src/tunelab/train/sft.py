@@ -237,10 +237,17 @@ def plan_run_memory(
         safety=config.memory_fraction,
         dtype_bytes=4 if resolved["dtype"] == "float32" else 2,
         compiled=resolved["compile"],
+        per_example_rows=dp_rows(resolved, len(data.train)) if config.privacy.dp else None,
     )
     resolved["token_budget"] = plan.token_budget
     resolved["gradient_checkpointing"] = plan.gradient_checkpointing
     return plan
+
+
+def dp_rows(resolved: dict, n_train: int) -> int:
+    """Most rows a DP step's Poisson batch holds, but for a 5-sigma chance: its memory plan."""
+    expected = resolved["sample_rate"] * n_train
+    return min(n_train, math.ceil(expected + 5 * math.sqrt(expected) + 1))
 
 
 def build_model(config: SFTConfig, resolved: dict):
