@@ -75,3 +75,15 @@ def test_few_steps_then_generate(home, tmp_path):
         stream_reply(model, tokenizer, [{"role": "user", "content": "Hi!"}], max_new_tokens=12)
     )
     assert reply.strip()
+
+
+def test_the_base_model_passes_every_retention_question(home):
+    """The retention set's premise: the built-in base answers all of it, so a drop is forgetting."""
+    from tunelab.eval.retention import QUESTIONS, retention_questions
+    from tunelab.eval.run import score_examples
+    from tunelab.models.load import load_base
+
+    model, tokenizer, _ = load_base("smollm2-135m-instruct")
+    result = score_examples(model, tokenizer, retention_questions(), max_new_tokens=40)
+    missed = [r["question"] for r in result["rows"] if not r["correct"]]
+    assert result["n"] == len(QUESTIONS) >= 40 and not missed, missed
