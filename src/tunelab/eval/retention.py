@@ -76,7 +76,7 @@ TEXTS: tuple[str, ...] = (
     "Every autumn the leaves of many trees turn yellow, orange and red. The green pigment fades "
     "as the days grow shorter, and the other colours that were hidden all summer show through.",
     "The library opens at nine in the morning and closes at six in the evening. Books can be "
-    "borrowed for three weeks, and a reader may renew a book twice if nobody else has asked for it.",
+    "borrowed for three weeks, and a reader may renew a book twice if nobody else asked for it.",
     "Rivers begin as small streams in the hills. As they flow downhill they join other streams, "
     "grow wider and slower, and finally reach the sea, often through a wide, muddy delta.",
     "To plant a tomato, dig a hole deeper than the pot, set the plant in it, fill the hole with "
