@@ -435,3 +435,47 @@ def test_a_database_from_before_the_registry_upgrades_in_place(tmp_path, monkeyp
     assert old["parent"] is None and old["metrics"] == [] and old["lineage"][0]["id"] == "tiny"
     aliases.set_alias(Store(engine), "legacy", "ft:tiny:old:ftjob-1")
     engine.dispose()
+
+
+FORGOT = [  # eval.forgetting rows as a run's report.json holds them
+    {
+        "task": "v1: test",
+        "metric": "accuracy",
+        "parent": 0.95,
+        "new": 0.6,
+        "change": -0.35,
+        "threshold": 0.1,
+        "over": True,
+    },
+    {
+        "task": "retention (general ability)",
+        "metric": "loss",
+        "parent": 3.5,
+        "new": 3.52,
+        "change": 0.02,
+        "threshold": 0.25,
+        "over": False,
+    },
+]
+
+
+def test_the_promotion_gate_refuses_a_version_that_forgot_unless_forced(store, capsys):
+    v1, _ = add_version(store, "v1")
+    v2, job = add_version(store, "v2", parent=v1)
+    report = Path(job.run_dir) / "report.json"
+    report.write_text(json.dumps(json.loads(report.read_text()) | {"forgetting": FORGOT}))
+    registry.register_model(
+        store, v2, job_id=job.id, base=DEFAULT_MODEL, run_dir=Path(job.run_dir), parent=v1
+    )  # registered again: the record now holds the forgetting table
+    aliases.set_alias(store, "production", v1)
+    refused = error_of(lambda: aliases.set_alias(store, "production", v2))
+    assert refused.code == "forgetting_gate" and refused.status_code == 409
+    assert "v1: test: accuracy 95.0% -> 60.0% (down 35.0 points; threshold 10.0)" in refused.message
+    assert "retention" not in refused.message  # only what is over
+    assert aliases.get_alias(store, "production")["model"] == v1  # not moved
+    assert main(["models", "alias", "set", "production", v2]) == 2
+    assert "error [forgetting_gate]" in capsys.readouterr().err
+    assert main(["models", "alias", "set", "production", v2, "--force", "--note", "hotfix"]) == 0
+    event = aliases.get_alias(store, "production")["history"][0]
+    assert (event["model"], event["forced"], event["note"]) == (v2, True, "hotfix")
+    aliases.set_alias(store, "staging", v1)  # a version without a table passes

@@ -235,3 +235,26 @@ def test_cli_against_the_server_prints_what_the_local_store_prints(
     monkeypatch.delenv("TUNELAB_API_KEY")
     code, _, err = run_cli(["models", "alias", "list"], capsys)
     assert code == 2 and "error [invalid_api_key]" in err  # the key was what let it in
+
+
+def test_the_alias_route_applies_the_promotion_gate_and_force_moves_it(stack, tiny_model_dir):
+    url, store, server = stack
+    v1, _ = add_version(store, tiny_model_dir, "one")
+    v2, job = add_version(store, tiny_model_dir, "two", parent=v1)
+    report = Path(job.run_dir) / "report.json"
+    rows = [{"task": "one: test", "metric": "accuracy", "parent": 0.9, "new": 0.5}]
+    rows[0] |= {"change": -0.4, "threshold": 0.1, "over": True}
+    report.write_text(json.dumps(json.loads(report.read_text()) | {"forgetting": rows}))
+    registry.register_model(
+        store, v2, job_id=job.id, base=str(tiny_model_dir), run_dir=Path(job.run_dir), parent=v1
+    )
+    with http(server) as api:
+        refused = api.put("/v1/aliases/production", json={"model": v2})
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert (
+            error["code"] == "forgetting_gate"
+            and "one: test: accuracy 90.0% -> 50.0%" in (error["message"])
+        )
+        moved = api.put("/v1/aliases/production", json={"model": v2, "force": True})
+        assert moved.status_code == 200 and moved.json()["history"][0]["forced"] is True

@@ -42,8 +42,9 @@ class RemoteRegistry:
     def alias(self, name: str) -> dict:
         return self.client.get(f"/v1/aliases/{path_part(name)}")
 
-    def set_alias(self, name: str, model_id: str, note: str | None) -> dict:
+    def set_alias(self, name: str, model_id: str, note: str | None, force: bool = False) -> dict:
         body = {"model": model_id} | ({"note": note} if note else {})
+        body |= {"force": True} if force else {}
         return self.client.put(f"/v1/aliases/{path_part(name)}", body)
 
     def rollback(self, name: str) -> dict:
@@ -84,8 +85,8 @@ class LocalRegistry:
     def alias(self, name: str) -> dict:
         return self.shapes.alias_object(self.alias_table.get_alias(self.store, name))
 
-    def set_alias(self, name: str, model_id: str, note: str | None) -> dict:
-        state = self.alias_table.set_alias(self.store, name, model_id, note=note)
+    def set_alias(self, name: str, model_id: str, note: str | None, force: bool = False) -> dict:
+        state = self.alias_table.set_alias(self.store, name, model_id, note=note, forced=force)
         return self.shapes.alias_object(state)
 
     def rollback(self, name: str) -> dict:

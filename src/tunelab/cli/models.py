@@ -46,6 +46,11 @@ def register_alias(inner) -> None:
     set_.add_argument("name", metavar="NAME", help="Alias: letters, digits, '-', '_', '.'.")
     set_.add_argument("model", metavar="ID", help="Model id (or another alias).")
     set_.add_argument("--note", help="Why, kept in the alias's history.")
+    set_.add_argument(
+        "--force",
+        action="store_true",
+        help="Promote even a version whose forgetting is over its thresholds (recorded).",
+    )
     rollback = actions.add_parser("rollback", help="Move NAME back to its previous target.")
     show = actions.add_parser("show", help="Show one alias and its history.")
     delete = actions.add_parser("delete", help="Remove an alias (its history stays).")
@@ -123,7 +128,7 @@ def gc_command(args) -> int:
 
 
 def alias_set_command(args) -> int:
-    return _print_alias(call("set_alias", args.name, args.model, args.note), args.json)
+    return _print_alias(call("set_alias", args.name, args.model, args.note, args.force), args.json)
 
 
 def alias_rollback_command(args) -> int:

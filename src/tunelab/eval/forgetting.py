@@ -25,7 +25,6 @@ from tunelab.data.split import split_examples
 from tunelab.data.validate import load_examples
 from tunelab.eval.report import Section
 from tunelab.eval.retention import retention_questions, retention_texts
-from tunelab.eval.run import evaluate_loss, score_examples
 
 RETENTION = "retention (general ability)"
 
@@ -78,6 +77,8 @@ def evaluate_tasks(
     model, tokenizer, tasks: list[Task], *, device="cpu", max_new_tokens=40, max_tokens=4096
 ) -> dict:
     """Each task's loss (on its loss examples) and accuracy (on its questions), by name."""
+    from tunelab.eval.run import evaluate_loss, score_examples  # torch: the gate needs none
+
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     results = {}
     for task in tasks:

@@ -76,10 +76,16 @@ def set_alias(
     forced: bool = False,
     note: str | None = None,
 ) -> dict:
-    """Point ``name`` at ``model_id`` (an alias given as the target is resolved first)."""
+    """Point ``name`` at ``model_id`` (an alias given as the target is resolved first).
+
+    The promotion gate: a version whose recorded forgetting (``eval.forgetting``: an ancestor's
+    task or the retention set over its threshold) is refused with ``forgetting_gate``, naming
+    the task and by how much, unless ``forced`` (kept in the alias's history)."""
     check_alias_name(name, reserved)
     target = resolve_alias(store, model_id) or model_id
     _check_target(store, target, model_id)
+    if not forced:
+        check_forgetting(store, name, target)
     try:
         return _set(store, name, target, forced, note)
     except IntegrityError:  # another request created the alias at the same time: move it
@@ -224,6 +230,24 @@ def _check_target(store: Store, target: str, given: str) -> None:
                 code="model_not_found",
                 param="model",
             )
+
+
+def check_forgetting(store: Store, name: str, target: str) -> None:
+    """``forgetting_gate`` (409) when the target version forgot more than its thresholds."""
+    from tunelab.eval.forgetting import over_threshold
+
+    with store.session(readonly=True) as s:
+        config = s.scalar(select(Model.config).where(Model.id == target))
+        rows = (config or {}).get("forgetting") or []
+    over = over_threshold(rows)
+    if over:
+        raise AliasConflict(
+            f"{target} forgot more than its thresholds allow, so it is not moved to "
+            f"{name!r}: {'; '.join(over)}. Promote it anyway with force (--force), which the "
+            "alias history records.",
+            code="forgetting_gate",
+            param="model",
+        )
 
 
 def _exists(s, model_id: str) -> bool:

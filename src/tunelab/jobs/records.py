@@ -68,7 +68,8 @@ def version_record(run_dir: Path, report: dict | None = None) -> dict:
         "method": run["method"],
         "tuning": run["config"].get("tuning") or _legacy_tuning(run["config"]),
         "config": {"config": run["config"], "resolved": run["resolved"]}
-        | ({"privacy": privacy} if (privacy := read_summary(run_dir)) else {}),
+        | ({"privacy": privacy} if (privacy := read_summary(run_dir)) else {})
+        | ({"forgetting": rows} if (rows := (report or {}).get("forgetting")) else {}),
         "training_sha256": run["hashes"].get("train_file"),
         "validation_sha256": run["hashes"].get("validation_file"),
         "metrics": metric_rows(report),

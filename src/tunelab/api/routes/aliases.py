@@ -21,6 +21,11 @@ class SetAliasRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     model: str = Field(min_length=1, max_length=256, description="Model id (or another alias).")
     note: str | None = Field(None, max_length=1000, description="Why, kept in the history.")
+    force: bool = Field(
+        False,
+        description="Move it even if the version's forgetting is over its thresholds (the "
+        "promotion gate); recorded in the history.",
+    )
 
 
 def _name(name: str) -> str:
@@ -42,11 +47,17 @@ def retrieve_alias(request: Request, name: str) -> dict:
 
 @router.put("/{name}")
 def set_alias(request: Request, name: str, body: SetAliasRequest) -> dict:
-    """Point the alias at ``model`` (creating it); the move is added to its history."""
+    """Point the alias at ``model`` (creating it); the move is added to its history. A version
+    that forgot too much is refused (409 ``forgetting_gate``) unless ``force``."""
     model = check_id(body.model, code="model_not_found", param="model", what="model")
     reserved = set(request.app.state.extra_bases)
     state = aliases.set_alias(
-        get_store(request), _name(name), model, reserved=reserved, note=body.note
+        get_store(request),
+        _name(name),
+        model,
+        reserved=reserved,
+        note=body.note,
+        forced=body.force,
     )
     return shapes.alias_object(state)
 
