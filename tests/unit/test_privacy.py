@@ -198,6 +198,56 @@ def test_keeps_look_alikes(text):
     assert find_pii(text) == []
 
 
+# Names in caseless scripts whose surname (or whole name) no list knows: a known given name is
+# extended over the next word of its script, a cue over the next two, a known surname takes the
+# unknown word before it. None of these surnames is in the lexicons.
+UNKNOWN_PARTS = [
+    ("hebrew", "יוסף בוזגלו התקשר אתמול.", "יוסף בוזגלו"),
+    ("hebrew", "שמי צורית בן חמו.", "צורית בן חמו"),
+    ("hebrew", "קוראים לי עדנה ליבוביץ.", "עדנה ליבוביץ"),
+    ("hebrew", "מר זלמן טננבאום התקשר אתמול.", "זלמן טננבאום"),
+    ("arabic", "محمد طنطاوي طلب استرداد المبلغ.", "محمد طنطاوي"),
+    ("arabic", "اسمي نضال برغوثي.", "نضال برغوثي"),
+    ("arabic", "السيد منذر قبلاوي اتصل أمس.", "منذر قبلاوي"),
+    ("devanagari", "राहुल भटनागर ने कॉल किया था।", "राहुल भटनागर"),
+    ("devanagari", "श्री बलविंदर संधू से बात करें।", "बलविंदर संधू"),
+    ("devanagari", "मैं भूपेन्द्र ढिल्लों बोल रहा हूँ।", "भूपेन्द्र ढिल्लों"),
+    ("thai", "ผมชื่อ ทรงพล ไกรฤกษ์ ครับ", "ทรงพล ไกรฤกษ์"),
+    ("thai", "ผมชื่อ สมชาย ศักดิ์สิทธิ์วัฒนกุล ครับ", "สมชาย ศักดิ์สิทธิ์วัฒนกุล"),  # a long surname
+]
+
+
+@pytest.mark.parametrize(("script", "text", "name"), UNKNOWN_PARTS)
+def test_caseless_names_extend_over_unknown_words(script, text, name):
+    names = [f.text for f in find_pii(text) if f.type == "PERSON"]
+    assert names == [name], (script, names)
+
+
+# A name followed by a verb or an ordinary word: the name goes, the sentence stays; a cue
+# followed by ordinary words is no name at all.
+NAME_THEN_WORDS = [
+    ("שרה רוצה לבטל את ההזמנה.", ["שרה"]),
+    ("נועה שילמה אתמול בכרטיס.", ["נועה"]),
+    ("שמי כתוב לא נכון בחשבונית.", []),
+    ("עבור ההזמנה הזאת שילמתי כבר.", []),
+    ("נא להעביר את זה עד יום שישי.", []),
+    ("محمد يريد إلغاء الطلب.", ["محمد"]),
+    ("فاطمة اتصلت أمس بخدمة العملاء.", ["فاطمة"]),
+    ("اسمي مكتوب خطأ في الفاتورة.", []),
+    ("موعد 28/11/2019 لا يناسبني.", []),
+    ("अमित बोला कि पैकेज नहीं आया।", ["अमित"]),
+    ("मेरा नाम लिखना भूल गया।", []),
+    ("คุณสมชาย ได้รับของแล้วครับ", ["สมชาย"]),
+    ("ขอบคุณค่ะ คุณสมชาย เราอัปเดตข้อมูลให้แล้ว", ["สมชาย"]),
+    ("Ahmed said the parcel was late.", ["Ahmed"]),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), NAME_THEN_WORDS)
+def test_names_do_not_swallow_the_words_after_them(text, names):
+    assert [f.text for f in find_pii(text)] == names
+
+
 def test_findings_are_sorted_and_do_not_overlap():
     text = (
         "Anna Schmidt (anna.schmidt@example.com, +49 30 1234567) lives at Hauptstraße 5, "

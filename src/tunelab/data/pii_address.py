@@ -237,8 +237,11 @@ _PROBES = tuple(
 )
 
 
+_EN_GATE = re.compile(rf"\s(?:{_EN_TYPES})\b")  # what ENGLISH needs: a street type after a space
+
+
 def find_addresses(text: str, low: str) -> Iterator[Span]:
-    for m in ENGLISH.finditer(text):
+    for m in ENGLISH.finditer(text) if _EN_GATE.search(text) else ():
         start = m.start()
         unit = _UNIT_BEFORE.search(text, max(0, start - 48), start)
         yield "ADDRESS", unit.start() if unit else start, _trim(text, start, m.end())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from tunelab.data.pii_lexicon_latin import PARTICLES
 from tunelab.data.pii_name_words import GIVEN, classify
@@ -63,15 +64,23 @@ def _looks_like_name(value: str) -> bool:
     return True  # a name in a script without case
 
 
+@lru_cache(maxsize=4096)
+def _key_kind(key: str) -> tuple[str | None, bool]:
+    """The type a key names, and whether it may name a person ("name", "customer")."""
+    normalized = re.sub(r"[\W_]", "", key).lower()
+    return KEY_TYPES.get(normalized), normalized in _LOOSE_PERSON_KEYS
+
+
 def key_finding(key: str, text: str) -> tuple[str, int, int] | None:
     """A whole value that its key names (``{"password": "hunter2"}``), when the text rules found
     nothing in it."""
-    normalized = re.sub(r"[\W_]", "", key).lower()
-    kind = KEY_TYPES.get(normalized)
+    kind, loose = _key_kind(key)
+    if kind is None and not loose:
+        return None  # most keys ("role", "content") name no type
     value = text.strip()
     if _PLACEHOLDER.search(value):
         return None  # scrubbed already
-    if kind is None and normalized in _LOOSE_PERSON_KEYS and _looks_like_name(value):
+    if kind is None and _looks_like_name(value):
         kind = "PERSON"
     if kind is None or len(value) < 2:
         return None

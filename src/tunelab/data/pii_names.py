@@ -41,6 +41,7 @@ from tunelab.data.pii_name_words import (
     classify,
     fold,
 )
+from tunelab.data.pii_names_cued import AHEAD_WORDS, cued_lowercase_names
 from tunelab.data.pii_names_world import find_caseless_names, known_caseless_name
 
 Span = tuple[str, int, int]
@@ -101,9 +102,10 @@ def _cue(before: str, weak: frozenset[str] = WEAK) -> int:
 
 def find_names(text: str, low: str) -> Iterator[Span]:
     """Every person name found in ``text`` (``low`` is ``text.lower()``), in any script."""
-    yield from _cased_names(text)
-    if any(cue in low for cue in _AHEAD_WORDS):
-        yield from _cued_lowercase_names(text, low)
+    if not text.islower():  # all lower case: no capitalised word to start a name
+        yield from _cased_names(text)
+    if any(cue in low for cue in AHEAD_WORDS):
+        yield from cued_lowercase_names(text, low)
     if not text.isascii():
         yield from find_caseless_names(text)
         yield from _foreign_names_after_cues(text)
@@ -207,10 +209,15 @@ def _with_comma_surname(text: str, start: int, end: int, tokens: dict) -> tuple[
     return start, end
 
 
+_JOINED_GAP = 2 * max(map(len, latin.PARTICLES)) + 3
+
+
 def _joined(gap: str) -> bool:
     """Do two capitalised words separated by ``gap`` belong to one name?"""
     if gap in (" ", "\u00a0") or gap == "":
         return True
+    if len(gap) > _JOINED_GAP or gap[:1] != " ":
+        return False  # longer than two particles: most gaps between capitalised words
     words = gap.split()
     return (
         gap[:1] == " "
@@ -222,6 +229,11 @@ def _joined(gap: str) -> bool:
 
 def _names_in_run(text: str, run: list[tuple[int, int, int]]) -> Iterator[Span]:
     """Split a run of adjacent capitalised words at stop words and judge each part."""
+    if len(run) == 1:  # most runs: one capitalised word
+        accepted = _judge(text, run) if run[0][2] != STOP else None
+        if accepted:
+            yield "PERSON", accepted[0], accepted[1]
+        return
     part: list[tuple[int, int, int]] = []
     for item in [*run, (0, 0, STOP)]:
         if item[2] != STOP:
@@ -236,18 +248,22 @@ def _names_in_run(text: str, run: list[tuple[int, int, int]]) -> Iterator[Span]:
 
 def _judge(text: str, part: list[tuple[int, int, int]]) -> tuple[int, int] | None:
     """Is this run of capitalised words (or its tail) a name? Returns its span."""
+    if len(part) == 1 and part[0][2] == UNKNOWN:  # one word no list knows: only a cue says so
+        start, end = part[0][0], part[0][1]
+        if not text[start - 1 : start].isspace():
+            return None  # right after punctuation or at the start
+        before = text[max(0, start - 40) : start]
+        if _cue(before) in (TITLE, STRONG_CUE):
+            return start, end
+        if _GREETING_END.match(text, end) and _greeting(before):
+            return start, end  # "Grazie, Niccolò!", "Hi Çağla,", "Vielen Dank, Käthe!"
+        return None
     classes = [c for _, _, c in part]
     whole = part[0][0], part[-1][1]
-    if len(part) == 1 and classes[0] == UNKNOWN and not text[whole[0] - 1 : whole[0]].isspace():
-        return None  # one unknown word right after punctuation or at the start: no cue
     before = text[max(0, part[0][0] - 40) : part[0][0]]
     cue = _cue(before)
     if cue in (TITLE, STRONG_CUE):
         return whole
-    if len(part) == 1 and classes[0] == UNKNOWN:
-        if _GREETING_END.match(text, whole[1]) and _greeting(before):
-            return whole  # "Grazie, Niccolò!", "Hi Çağla,", "Vielen Dank, Käthe!"
-        return None
     if _place(text, part, before):
         return None
     if cue == WEAK_CUE and classes[0] != INITIAL:
@@ -378,42 +394,3 @@ def _place(text: str, part: list[tuple[int, int, int]], before: str) -> bool:
 def _sentence_start(text: str, at: int) -> bool:
     head = text[max(0, at - 3) : at].rstrip(" \"'“«(")
     return not head or head[-1] in ".!?\n\t;"
-
-
-_CUED_WORD = re.compile(rf"{LETTER}(?:{LETTER}|['’-](?={LETTER}))*")
-
-
-def _cued_lowercase_names(text: str, low: str) -> Iterator[Span]:
-    """'my name is john smith': after a strong cue, known names in any case."""
-    for m in _STRONG_CUE_AHEAD.finditer(low):
-        pos, end = m.end(), None
-        allowed = {GIVEN, SURNAME} | ({GIVEN_AMBIGUOUS} if "name" in m.group() else set())
-        for _ in range(3):
-            w = _CUED_WORD.match(text, pos)
-            if not w or classify(w.group().capitalize()) not in allowed:
-                break
-            end, pos = w.end(), w.end() + 1
-            if text[w.end() : w.end() + 1] != " ":
-                break
-        if end is not None:
-            yield "PERSON", m.end(), end
-
-
-_AHEAD_WORDS = (
-    "name is",
-    "i am",
-    "i'm",
-    "call me",
-    "appelle",
-    "heiße",
-    "llamo",
-    "chiamo",
-    "chamo",
-    "nome é",
-    "зовут",
-    "звати",
-)
-_STRONG_CUE_AHEAD = re.compile(
-    r"(?:\bmy name is|\bi am|\bi'm|\bcall me|\bje m'appelle|\bich heiße|\bme llamo|"
-    r"\bmi chiamo|\bme chamo|\bmeu nome é|\bменя зовут|\bмене звати)\s"
-)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from tunelab.data import pii_lexicon_caseless as more
 from tunelab.data import pii_lexicon_world as world
+from tunelab.data.pii_caseless_words import thai_name_word
 
 Span = tuple[str, int, int]
 
@@ -193,13 +195,16 @@ def _korean_name(core: str, word: str, nxt: re.Match | None, cued: bool) -> bool
 
 # Thai: no spaces between words, but a name is "given surname" with a space between, after a
 # title or cue (นาย, นางสาว, คุณ, ผมชื่อ), or starting with a common given name. A Thai word
-# runs to the next space, so a word over 14 characters is a sentence, not a name.
+# runs to the next space, so a given name over 14 characters is a sentence, not a name; a
+# surname may be longer ("ลือวิเศษไพบูลย์") but holds no common word ("ได้รับของแล้ว").
 _TH_WORD = re.compile(r"[\u0e01-\u0e4e]{2,14}(?![\u0e01-\u0e4e])")
 _TH_CUE = re.compile(
     r"นางสาว|นาย|นาง|คุณ|ดร\.|ด\.ช\.|ด\.ญ\.|ชื่อ-นามสกุล\s?:?|ชื่อ\s?:?|ผมชื่อ|ดิฉันชื่อ|ฉันชื่อ|หนูชื่อ"
 )
-_TH_SURNAME = re.compile(r"[\u0e01-\u0e4e]{2,14}(?:ครับ|ค่ะ|คะ)?(?![\u0e01-\u0e4e])")
-TH_GIVEN = re.compile("|".join(sorted(world.THAI_GIVEN.split(), key=len, reverse=True)))
+_TH_SURNAME = re.compile(r"([\u0e01-\u0e4e]{2,24}?)(?:ครับ|ค่ะ|คะ)?(?![\u0e01-\u0e4e])")
+TH_GIVEN = re.compile(
+    "|".join(sorted((world.THAI_GIVEN + more.THAI_GIVEN).split(), key=len, reverse=True))
+)
 _TH_PARTICLES = ("ครับ", "ค่ะ", "คะ", "นะ", "จ้ะ")
 
 
@@ -213,11 +218,15 @@ _TH_GLUE = ("ดิฉัน", "ผม", "หนู", "ฉัน", "คุณ", 
 
 def thai_names(text: str) -> Iterator[Span]:
     for m in _TH_CUE.finditer(text):
+        if m.group() == "คุณ" and text.endswith("ขอบ", 0, m.start()):
+            continue  # ขอบคุณ, "thank you"
         at = m.end() + (text[m.end() : m.end() + 1] == " ")
-        if _TH_WORD.match(text, at):
+        given = _TH_WORD.match(text, at)
+        if given and thai_name_word(_unparticled(given.group())):
             yield "PERSON", at, _thai_name_end(text, at)
     for m in _TH_SELF.finditer(text):
-        yield "PERSON", m.start(1), m.end(1)
+        if all(thai_name_word(w) for w in m.group(1).split()):
+            yield "PERSON", m.start(1), m.end(1)
     for m in TH_GIVEN.finditer(text):
         glued = m.start() and "\u0e01" <= text[m.start() - 1] <= "\u0e4e"
         if (glued and not text.endswith(_TH_GLUE, 0, m.start())) or not _TH_WORD.match(
@@ -227,12 +236,20 @@ def thai_names(text: str) -> Iterator[Span]:
         yield "PERSON", m.start(), _thai_name_end(text, m.start())
 
 
+def _unparticled(word: str) -> str:
+    for particle in _TH_PARTICLES:
+        if word.endswith(particle) and len(word) > len(particle) + 1:
+            return word[: -len(particle)]
+    return word
+
+
 def _thai_name_end(text: str, at: int) -> int:
     """The end of a given name and, after one space, a surname (polite particles left out)."""
     given = _TH_WORD.match(text, at)
     end = given.end() if given else at
     if text[end : end + 1] == " " and (surname := _TH_SURNAME.match(text, end + 1)):
-        end = surname.end()
+        if thai_name_word(surname.group(1)):
+            end = surname.end()
     for particle in _TH_PARTICLES:
         if text.endswith(particle, at, end) and end - len(particle) > at + 1:
             return end - len(particle)
