@@ -1,0 +1,119 @@
+"""Incremental updates: training a fine-tuned version further without forgetting what it knew.
+
+When a run starts from a registered version (``tunelab train --from``, or a job whose ``model`` is
+a fine-tuned id), its config's ``update.ancestors`` lists the data of that version and of those
+above it (``jobs.ancestry``). Two things then keep the new model close to its parent:
+
+- **Replay**: a share of the training mix is drawn from the ancestors' training rows (their
+  training split only: their validation rows are what forgetting is measured on, so they are
+  never trained). ``update.replay: auto`` takes ``min(0.5, n_old / (n_old + n_new))``: as many
+  old rows as new ones when the old data is at least as large. The draw is seeded and exact.
+- **A penalty** towards the parent, added to every step's loss:
+  - ``kl``: the KL divergence from the parent's next-token distribution to the new model's, on
+    the trained positions of the batch (new and replayed rows). With LoRA the parent is the
+    same weights with the adapter off, so it costs one more forward pass without gradients,
+    and no second copy of the model.
+  - ``l2``: the squared distance of the weights from the parent's, ``sum ||W - W_parent||^2``;
+    with LoRA that is ``||scale * B @ A||^2``, computed as ``scale^2 * trace((B^T B)(A A^T))``
+    on r x r matrices, almost free.
+  ``update.penalty: auto`` is ``kl`` for LoRA updates (it constrains what the model says, not
+  how its weights look) and ``l2`` for full fine-tuning (a second full copy for KL would double
+  the memory); ``none`` turns it off.
+"""
+
+from __future__ import annotations
+
+import random
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+
+from tunelab.data.split import split_examples
+from tunelab.data.validate import load_examples
+from tunelab.models.forward import causal_lm
+
+MAX_AUTO_REPLAY = 0.5
+
+
+def auto_replay_fraction(n_old: int, n_new: int) -> float:
+    """The share of the mix replayed from the ancestors when ``update.replay`` is auto."""
+    if n_old <= 0 or n_new <= 0:
+        return 0.0
+    return round(min(MAX_AUTO_REPLAY, n_old / (n_old + n_new)), 4)
+
+
+def ancestor_training_rows(ancestors: list[dict]) -> list:
+    """Every ancestor's training rows, oldest ancestor first: its ``train_file`` minus the
+    validation split it held out (when it had no ``validation_file``), so that the rows
+    forgetting is measured on are never replayed."""
+    pool = []
+    for ancestor in ancestors:
+        if not ancestor.get("train_file"):
+            continue
+        rows = load_examples(ancestor["train_file"])
+        if not ancestor.get("validation_file"):
+            rows, _ = split_examples(
+                rows,
+                seed=ancestor.get("seed", 42),
+                fraction=ancestor.get("validation_fraction", 0.1),
+            )
+        pool.extend(rows)
+    return pool
+
+
+def replay_rows(pool: list, n_new: int, fraction: float, seed: int) -> list:
+    """``fraction`` of the mix from ``pool``: ``fraction / (1 - fraction) x n_new`` rows (all of
+    the pool when it is smaller), drawn with ``seed``, in the pool's order."""
+    if fraction <= 0 or not pool:
+        return []
+    wanted = round(fraction / (1 - fraction) * n_new)
+    if wanted >= len(pool):
+        return list(pool)
+    picked = sorted(random.Random(seed).sample(range(len(pool)), wanted))
+    return [pool[i] for i in picked]
+
+
+def lora_l2(model) -> torch.Tensor:
+    """``sum ||scale * B @ A||_F^2`` over the LoRA layers: the squared distance of the merged
+    weights from the parent's, on r x r matrices."""
+    total = None
+    for module in model.modules():
+        if not (hasattr(module, "lora_A") and hasattr(module, "lora_B")):
+            continue
+        for name in module.lora_A:
+            a = module.lora_A[name].weight  # [r, in]
+            b = module.lora_B[name].weight  # [out, r]
+            scale = module.scaling[name]
+            term = scale**2 * torch.trace((b.T @ b) @ (a @ a.T))
+            total = term if total is None else total + term
+    if total is None:
+        raise ValueError("update.penalty l2 on LoRA needs a model with LoRA layers")
+    return total
+
+
+def full_l2(model, parent: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``sum ||W - W_parent||^2`` over the trainable weights (full fine-tuning)."""
+    terms = [(p - parent[n]).pow(2).sum() for n, p in model.named_parameters() if p.requires_grad]
+    return torch.stack(terms).sum()
+
+
+def parent_logits(model, batch: dict, keep: torch.Tensor, context=nullcontext) -> torch.Tensor:
+    """The parent's logits at the trained positions: the adapter off, no gradients."""
+    lm = causal_lm(model)
+    with torch.no_grad(), model.disable_adapter(), context():
+        inputs = {k: v for k, v in batch.items() if k not in ("input_ids", "labels")}
+        hidden = lm.get_decoder()(
+            input_ids=batch["input_ids"], use_cache=False, **inputs
+        ).last_hidden_state
+        return lm.get_output_embeddings()(hidden[:, :-1][keep]).float()
+
+
+def kl_to_parent(logits: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
+    """Summed KL(parent || new) over positions, [N, V] logits each: 0 when they agree."""
+    return F.kl_div(
+        F.log_softmax(logits, dim=-1),
+        F.log_softmax(parent, dim=-1),
+        log_target=True,
+        reduction="sum",
+    )

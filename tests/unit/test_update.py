@@ -1,0 +1,96 @@
+"""Incremental updates: seeded replay of the ancestors' training rows, penalties to the parent."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import tiny, toy_rows, write_jsonl
+
+from tunelab.data.batches import collate
+from tunelab.data.render import render_example
+from tunelab.data.split import split_examples
+from tunelab.data.validate import load_examples
+from tunelab.models.forward import causal_lm
+from tunelab.train.update import (
+    ancestor_training_rows,
+    auto_replay_fraction,
+    full_l2,
+    kl_to_parent,
+    lora_l2,
+    parent_logits,
+    replay_rows,
+)
+
+
+def test_auto_replay_is_at_most_half_and_nothing_without_old_data():
+    assert auto_replay_fraction(300, 100) == 0.5
+    assert auto_replay_fraction(50, 150) == 0.25
+    assert auto_replay_fraction(0, 100) == 0.0 and auto_replay_fraction(10, 0) == 0.0
+
+
+def test_replay_is_seeded_exact_and_never_the_ancestors_validation_rows(tmp_path):
+    train = write_jsonl(tmp_path / "old.jsonl", toy_rows(40))
+    ancestor = {"model": "ft:x:v1", "train_file": str(train), "seed": 7}
+    pool = ancestor_training_rows([ancestor])
+    _, held_out = split_examples(load_examples(train), seed=7, fraction=0.1)
+    assert len(pool) == 35 and not {e.line for e in held_out} & {e.line for e in pool}
+    with_val = ancestor | {"validation_file": str(train)}  # its own file: nothing held out
+    assert len(ancestor_training_rows([with_val])) == 40
+    first, again = replay_rows(pool, 20, 0.5, seed=3), replay_rows(pool, 20, 0.5, seed=3)
+    assert len(first) == 20 and [e.line for e in first] == [e.line for e in again]
+    assert [e.line for e in first] == sorted(e.line for e in first)  # in the pool's order
+    assert [e.line for e in replay_rows(pool, 20, 0.5, seed=4)] != [e.line for e in first]
+    assert len(replay_rows(pool, 10, 0.2, seed=3)) == 2  # 0.2 / 0.8 x 10 (new rows)
+    assert replay_rows(pool, 1000, 0.5, seed=3) == pool and replay_rows(pool, 10, 0, 1) == []
+
+
+def test_lora_l2_is_the_squared_distance_of_the_merged_weights(tiny_model_dir):
+    model, _ = tiny(tiny_model_dir, lora=True)  # random B: the adapters change the weights
+    expected = 0.0
+    for module in model.modules():
+        if hasattr(module, "lora_A") and hasattr(module, "lora_B"):
+            for name in module.lora_A:
+                delta = module.lora_B[name].weight @ module.lora_A[name].weight
+                expected += float((module.scaling[name] * delta).detach().pow(2).sum())
+    value = lora_l2(model)
+    assert value.requires_grad and float(value) == pytest.approx(expected, rel=1e-5)
+    base, _ = tiny(tiny_model_dir)
+    with pytest.raises(ValueError, match="LoRA layers"):
+        lora_l2(base)
+    parent = {n: p.detach().clone() for n, p in base.named_parameters()}
+    assert float(full_l2(base, parent)) == 0.0
+    with torch.no_grad():
+        next(base.parameters()).add_(0.5)
+    first = next(base.parameters())
+    assert float(full_l2(base, parent)) == pytest.approx(0.25 * first.numel(), rel=1e-5)
+
+
+def test_kl_to_the_parent_is_zero_for_the_parent_and_grows_as_the_adapter_moves(
+    tiny_model_dir, tmp_path
+):
+    from peft import LoraConfig, get_peft_model
+
+    base, tokenizer = tiny(tiny_model_dir)
+    model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    path = write_jsonl(tmp_path / "d.jsonl", toy_rows(12))
+    rows = [render_example(tokenizer, e) for e in load_examples(path)[:4]]
+    batch = collate(rows, tokenizer.pad_token_id or 0, "cpu")
+    keep = batch["labels"][:, 1:] != -100
+    lm = causal_lm(model)
+
+    def logits():
+        hidden = lm.get_decoder()(
+            input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+        ).last_hidden_state
+        return lm.get_output_embeddings()(hidden[:, :-1][keep]).float()
+
+    parent = parent_logits(model, batch, keep)
+    assert not parent.requires_grad
+    assert float(kl_to_parent(logits(), parent)) == pytest.approx(0.0, abs=1e-5)  # B = 0
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.normal_(0, 0.5)
+    moved = kl_to_parent(logits(), parent_logits(model, batch, keep))
+    assert float(moved) > 1e-3
+    assert torch.allclose(parent_logits(model, batch, keep), parent, atol=1e-5)  # still the parent
