@@ -16,11 +16,13 @@ LIGHT = [
     ("tunelab.store.db, tunelab.store.artifacts, tunelab.jobs.queue", ("torch", "transformers")),
     (
         "tunelab.jobs.files, tunelab.jobs.requests, tunelab.jobs.registry, tunelab.jobs.shapes, "
-        "tunelab.jobs.worker, tunelab.jobs.runner",
+        "tunelab.jobs.worker, tunelab.jobs.runner, tunelab.jobs.feedback, tunelab.jobs.ancestry, "
+        "tunelab.jobs.aliases, tunelab.eval.forgetting, tunelab.eval.compare",
         ("torch", "transformers"),
     ),
     (
-        "tunelab.api.app, tunelab.api.routes.files, tunelab.api.routes.chat",
+        "tunelab.api.app, tunelab.api.routes.files, tunelab.api.routes.chat, "
+        "tunelab.api.routes.feedback, tunelab.cli.feedback, tunelab.cli.compare",
         ("torch", "transformers"),
     ),
     ("tunelab.serve.engine", ("torch", "transformers")),

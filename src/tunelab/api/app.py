@@ -20,9 +20,10 @@ from tunelab import __version__
 from tunelab.api import errors
 from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
 from tunelab.api.origin import HostOriginMiddleware
-from tunelab.api.routes import aliases, chat, files, health, jobs, models
+from tunelab.api.routes import aliases, chat, feedback, files, health, jobs, models
 from tunelab.api.uploads import MAX_CONCURRENT_UPLOADS, UPLOAD_READ_TIMEOUT_S, UploadSlots
 from tunelab.jobs import registry
+from tunelab.settings import CompletionRetention, completion_retention
 from tunelab.store.db import Store, open_store
 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -66,6 +67,7 @@ def create_app(
     allowed_hosts: Iterable[str] | None = None,
     max_concurrent_uploads: int = MAX_CONCURRENT_UPLOADS,
     upload_read_timeout_s: float = UPLOAD_READ_TIMEOUT_S,
+    retention: CompletionRetention | None = None,
 ) -> FastAPI:
     """The API app over the store at ``database_url`` (default: SQLite in the tunelab home).
 
@@ -77,6 +79,8 @@ def create_app(
     (``allowed_hosts_for`` makes the list from the bind address and ``--allowed-host``).
     At most ``max_concurrent_uploads`` uploads run at once (more: 429), and one that sends nothing
     for ``upload_read_timeout_s`` seconds is a 408; see ``api.uploads``.
+    ``retention``: which served chat completions are kept for feedback (default: from the
+    environment, ``settings.completion_retention``).
     """
     keys = [k for k in api_keys or [] if k]
     if require_auth and not keys:
@@ -86,6 +90,7 @@ def create_app(
     if not upload_read_timeout_s > 0:
         raise ValueError("upload_read_timeout_s must be positive")
     upload_slots = UploadSlots(max_concurrent_uploads)
+    retention = retention or completion_retention()
     store = open_store(database_url)
 
     @asynccontextmanager
@@ -112,7 +117,8 @@ def create_app(
     app.state.upload_slots = upload_slots
     app.state.upload_read_timeout_s = upload_read_timeout_s
     app.state.resolve_model = make_resolver(store, app.state.extra_bases)
-    for module in (health, files, jobs, models, aliases, chat):
+    app.state.completion_retention = retention
+    for module in (health, files, jobs, models, aliases, chat, feedback):
         app.include_router(module.router)
     errors.install_error_handlers(app)  # OpenAI's error body for every route
     app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)

@@ -7,10 +7,22 @@ import logging
 import sys
 
 from tunelab import __version__
-from tunelab.cli import chat, compare, data, evaluate, files, jobs, models, serve, train, worker
+from tunelab.cli import (
+    chat,
+    compare,
+    data,
+    evaluate,
+    feedback,
+    files,
+    jobs,
+    models,
+    serve,
+    train,
+    worker,
+)
 from tunelab.errors import DataValidationError, TunelabError
 
-GROUPS = (data, train, models, evaluate, compare, chat, serve, worker, jobs, files)
+GROUPS = (data, train, models, evaluate, compare, chat, serve, worker, jobs, files, feedback)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ from tunelab.cli.backend import (
     resolve_device,
 )
 from tunelab.errors import TunelabError
+from tunelab.settings import completion_retention
 
 log = logging.getLogger(__name__)
 LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
@@ -65,7 +66,33 @@ def register(sub) -> None:
         help="Also accept requests whose Host is NAME (repeatable); by default only loopback "
         "names and the bound address are accepted, which stops DNS-rebinding pages.",
     )
+    add_retention_options(parser)
     parser.set_defaults(func=serve_command)
+
+
+def add_retention_options(parser) -> None:
+    """Which served chat completions are kept for feedback (see docs/api.md, Feedback)."""
+    parser.add_argument(
+        "--store-completions",
+        choices=("on", "off"),
+        help="Keep each chat completion served, so users can give feedback on it (default: "
+        "$TUNELAB_STORE_COMPLETIONS, else on). off: store nothing.",
+    )
+    parser.add_argument(
+        "--completions-max-age-days",
+        type=float,
+        metavar="DAYS",
+        help="Delete stored completions older than this (default: "
+        "$TUNELAB_COMPLETIONS_MAX_AGE_DAYS, else 30; 0: no age limit). Feedback keeps its "
+        "own copy.",
+    )
+    parser.add_argument(
+        "--completions-max-count",
+        type=int,
+        metavar="N",
+        help="Keep at most the newest N stored completions, one per choice (default: "
+        "$TUNELAB_COMPLETIONS_MAX_COUNT, else 100000; 0: no limit).",
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -94,6 +121,9 @@ def check_bind(host: str, port: int, keys: list[str]) -> None:
 def serve_command(args) -> int:
     keys = api_keys_from(args)
     url = database_url_from(args)
+    retention = completion_retention(
+        args.store_completions, args.completions_max_age_days, args.completions_max_count
+    )
     check_bind(args.host, args.port, keys)
     if args.workers < 0:
         raise TunelabError("--workers must be 0 or more", code="invalid_workers", param="workers")
@@ -113,6 +143,7 @@ def serve_command(args) -> int:
         require_auth=bool(keys),
         device=device,
         allowed_hosts=allowed_hosts_for(args.host, args.allowed_hosts),
+        retention=retention,
     )
     workers = start_workers(url, args.workers, device)
     for signum in (signal.SIGTERM, signal.SIGINT):

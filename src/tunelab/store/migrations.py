@@ -160,10 +160,81 @@ def _m002_model_registry(conn: Connection) -> None:
     meta.create_all(conn)
 
 
+def _m003_feedback(conn: Connection) -> None:
+    """Served chat completions (one row per choice) and users' feedback on them: ratings,
+    corrections and comparisons, each with its own copy of the prompt and outputs, and tags."""
+    meta = MetaData()
+
+    def table(name: str, *columns: Column) -> Table:
+        seq = Column("seq", Integer, primary_key=True, autoincrement=True)
+        return Table(name, meta, seq, *columns)
+
+    def text(name: str, length: int | None = None, nullable: bool = False, **kw) -> Column:
+        kind = Text if length is None else String(length)
+        return Column(name, kind, nullable=nullable, **kw)
+
+    table(
+        "completions",
+        text("id", 64, unique=True),
+        text("request_id", 64),
+        Column("choice", Integer, nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        text("model", 256),
+        text("model_version", 256),
+        Column("served", JSON),
+        Column("messages", JSON, nullable=False),
+        text("prompt_sha256", 64),
+        text("output"),
+        text("finish_reason", 16),
+        Column("params", JSON, nullable=False),
+        Column("usage", JSON),
+        Index("ix_completions_request_id", "request_id"),
+        Index("ix_completions_created_at", "created_at"),
+    )
+    table(
+        "feedback",
+        text("id", 64, unique=True),
+        Column("created_at", BigInteger, nullable=False),
+        text("kind", 16),
+        text("completion_id", 64),
+        text("rejected_id", 64, nullable=True),
+        text("model", 256),
+        text("model_version", 256),
+        text("rejected_model", 256, nullable=True),
+        text("rejected_model_version", 256, nullable=True),
+        text("rating", 8, nullable=True),
+        text("correction", nullable=True),
+        text("comment", nullable=True),
+        Column("tags", JSON, nullable=False),
+        Column("messages", JSON, nullable=False),
+        text("prompt_sha256", 64),
+        text("output"),
+        text("rejected_output", nullable=True),
+        text("idempotency_key", 255, nullable=True, unique=True),
+        text("request_sha256", 64, nullable=True),
+        Index("ix_feedback_kind", "kind"),
+        Index("ix_feedback_prompt_sha256", "prompt_sha256"),
+    )
+    table(
+        "feedback_tags",
+        Column(
+            "feedback_id",
+            String(64),
+            ForeignKey("feedback.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        text("tag", 64),
+        Index("ix_feedback_tags_feedback_id", "feedback_id"),
+        Index("ix_feedback_tags_tag", "tag"),
+    )
+    meta.create_all(conn)
+
+
 # Append only. (name, function); the name is what gets recorded.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("m001_initial", _m001_initial),
     ("m002_model_registry", _m002_model_registry),
+    ("m003_feedback", _m003_feedback),
 ]
 
 

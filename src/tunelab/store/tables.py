@@ -1,4 +1,5 @@
-"""ORM tables for files, jobs, job events, checkpoints, models and aliases (SQLAlchemy 2.0 style).
+"""ORM tables for files, jobs, job events, checkpoints, models, aliases, served completions and
+feedback (SQLAlchemy 2.0 style).
 
 Every table has ``seq``, an integer primary key that only grows (it orders lists and pages), and
 ``id``, the public string id made here (``file-…``, ``ftjob-…``); aliases are keyed by name.
@@ -197,3 +198,74 @@ class AliasEvent(Base):
     created_at: Mapped[int] = _created()
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Completion(Base):
+    """One choice of a chat completion the server returned (the feedback API refers to it).
+
+    ``id`` is the response's ``chatcmpl-…`` for choice 0 and ``chatcmpl-…-<i>`` for choice i;
+    ``request_id`` is the response's id for every choice. ``model`` is the id as asked,
+    ``model_version`` the concrete one it resolved to (an alias's target), ``served`` what was
+    loaded (``{"weights": "base"|"lora"|"full"|"checkpoint"}``). ``prompt_sha256`` hashes the
+    messages, so "same prompt" is one comparison. Pruned by the retention setting.
+    """
+
+    __tablename__ = "completions"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True, nullable=False)
+    request_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    choice: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger, nullable=False, default=now, index=True)
+    model: Mapped[str] = mapped_column(String(256))
+    model_version: Mapped[str] = mapped_column(String(256))
+    served: Mapped[dict | None] = mapped_column(JSON)
+    messages: Mapped[list] = mapped_column(JSON)
+    prompt_sha256: Mapped[str] = mapped_column(String(64))
+    output: Mapped[str] = mapped_column(Text)
+    finish_reason: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict] = mapped_column(JSON)  # temperature, top_p, max_tokens, stop, n, seed
+    usage: Mapped[dict | None] = mapped_column(JSON)  # prompt_tokens, completion_tokens
+
+
+class Feedback(Base):
+    """A rating, correction or comparison of served completions, with its own copy of the
+    prompt and outputs (pruning completions never breaks it).
+
+    ``kind``: ``rating`` (``rating`` up/down), ``correction`` (a rating with a corrected
+    output) or ``comparison`` (``completion_id`` preferred over ``rejected_id``). ``model`` and
+    ``model_version`` are the (preferred) completion's, ``rejected_model*`` the rejected one's.
+    ``idempotency_key`` and ``request_sha256`` make a retried POST return the same object.
+    """
+
+    __tablename__ = "feedback"
+    seq: Mapped[int] = _seq()
+    id: Mapped[str] = _id("feedback")
+    created_at: Mapped[int] = _created()
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    completion_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    rejected_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    model: Mapped[str] = mapped_column(String(256))
+    model_version: Mapped[str] = mapped_column(String(256))
+    rejected_model: Mapped[str | None] = mapped_column(String(256))
+    rejected_model_version: Mapped[str | None] = mapped_column(String(256))
+    rating: Mapped[str | None] = mapped_column(String(8))
+    correction: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    messages: Mapped[list] = mapped_column(JSON)
+    prompt_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    output: Mapped[str] = mapped_column(Text)
+    rejected_output: Mapped[str | None] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class FeedbackTag(Base):
+    """One tag of one feedback row (the ``tag`` filter of ``GET /v1/feedback``)."""
+
+    __tablename__ = "feedback_tags"
+    seq: Mapped[int] = _seq()
+    feedback_id: Mapped[str] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), index=True)

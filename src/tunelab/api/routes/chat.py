@@ -6,6 +6,13 @@ The app sets ``app.state.engine`` (a ``serve.engine.Engine``), ``app.state.resol
 prompt rendering run in a worker thread; tokens come back through an asyncio queue, so the event
 loop never waits on the model. A client that goes away cancels its generation at once.
 Imports without torch: the engine is only used through ``app.state``.
+
+With ``app.state.store`` and ``app.state.completion_retention`` set (``create_app`` sets both),
+every completion served is stored for feedback (``jobs.completions``: one row per choice, choice
+i > 0 as ``<id>-<i>``), in a worker thread once the generation finished and before the client
+gets its end (the response, or a stream's last ``finish_reason``), so feedback posted right away
+finds it. A storage failure is logged (never the text) and the completion still answered; a
+client that disconnected before the end stores nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from tunelab.api.schemas_chat import (
     Usage,
 )
 from tunelab.errors import TunelabError
+from tunelab.jobs.aliases import resolve_alias
+from tunelab.jobs.completions import record_completion, served_weights
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -45,8 +54,10 @@ DISCONNECT_POLL_S = 0.5
 async def create_chat_completion(body: ChatCompletionRequest, request: Request):
     """Chat with a base or fine-tuned model; ``stream: true`` sends chunks ending in [DONE]."""
     state = request.app.state
-    spec = await run_in_threadpool(state.resolve_model, body.model)
+    version = await run_in_threadpool(concrete_model_id, state, body.model)
+    spec = await run_in_threadpool(state.resolve_model, version)
     cap = getattr(state, "max_completion_tokens", None) or DEFAULT_MAX_COMPLETION_TOKENS
+    options = body.engine_options(cap)
     loop = asyncio.get_running_loop()
     events: asyncio.Queue = asyncio.Queue()
     start = partial(
@@ -54,15 +65,19 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request):
         state,
         spec,
         body.plain_messages(),
-        **body.engine_options(cap),
+        **options,
         on_event=lambda item: loop.call_soon_threadsafe(events.put_nowait, item),
     )
     stream = await run_in_threadpool(start)
     meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model}
+    params = {k: v for k, v in options.items() if k != "default_max_tokens"}
+    capture = partial(
+        store_completion, state, meta, body, version, spec, params | {"stream": body.stream}
+    )
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
-            sse_events(stream, events, meta, include_usage),
+            sse_events(stream, events, meta, include_usage, on_done=capture),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             background=BackgroundTask(stream.close),  # also when the body never started
@@ -72,14 +87,53 @@ async def create_chat_completion(body: ChatCompletionRequest, request: Request):
     finally:
         stream.close()
     completion_tokens = sum(c[2] for c in choices)
+    totals = usage(stream.prompt_tokens, completion_tokens)
+    await capture([(text, reason) for text, reason, _ in choices], totals)
     return ChatCompletion(
         **meta,
         choices=[
             CompletionChoice(index=i, message=AssistantMessage(content=text), finish_reason=reason)
             for i, (text, reason, _) in enumerate(choices)
         ],
-        usage=usage(stream.prompt_tokens, completion_tokens),
+        usage=totals,
     )
+
+
+def concrete_model_id(state, model_id: str) -> str:
+    """The id an alias points at now (else ``model_id``): what is served and recorded, read
+    once so the two cannot differ when the alias moves meanwhile."""
+    store = getattr(state, "store", None)
+    return (resolve_alias(store, model_id) if store is not None else None) or model_id
+
+
+async def store_completion(state, meta, body, version, spec, params, choices, totals) -> None:
+    """Record a finished completion (``choices``: ``(text, finish_reason)``) off the event loop,
+    if the app stores completions; never raises."""
+    store = getattr(state, "store", None)
+    retention = getattr(state, "completion_retention", None)
+    if store is None or retention is None or not retention.enabled:
+        return
+    record = partial(
+        record_completion,
+        store,
+        retention,
+        request_id=meta["id"],
+        created=meta["created"],
+        model=body.model,
+        model_version=version,
+        served={"weights": served_weights(spec)},
+        messages=body.plain_messages(),
+        choices=choices,
+        params=params,
+        usage={
+            "prompt_tokens": totals.prompt_tokens,
+            "completion_tokens": totals.completion_tokens,
+        },
+    )
+    try:
+        await run_in_threadpool(record)
+    except Exception as exc:  # the user's text may be in the message: log the type only
+        log.warning("could not store completion %s: %s", meta["id"], type(exc).__name__)
 
 
 def start_stream(state, spec, messages: list[dict], **kwargs):
@@ -141,11 +195,12 @@ def sse(chunk: ChatCompletionChunk | dict | str) -> str:
     return f"data: {chunk}\n\n"
 
 
-async def sse_events(stream, events: asyncio.Queue, meta: dict, include_usage: bool):
+async def sse_events(stream, events: asyncio.Queue, meta: dict, include_usage: bool, on_done=None):
     """``chat.completion.chunk`` events: role, content deltas, finish_reason, usage, [DONE].
 
     Starlette cancels this generator when the client disconnects; ``finally`` then cancels the
-    generation."""
+    generation. ``on_done(choices, usage)`` is awaited once every choice has finished, before
+    the last ``finish_reason`` chunk is sent."""
     extra = {"usage": None} if include_usage else {}
 
     def chunk(index: int, delta: ChunkDelta, finish_reason=None) -> str:
@@ -155,6 +210,8 @@ async def sse_events(stream, events: asyncio.Queue, meta: dict, include_usage: b
         )
 
     completion_tokens, open_rows = 0, stream.n
+    texts: list[list[str]] = [[] for _ in range(stream.n)]
+    reasons: dict[int, str] = {}
     try:
         for index in range(stream.n):
             yield chunk(index, ChunkDelta(role="assistant", content=""))
@@ -165,10 +222,15 @@ async def sse_events(stream, events: asyncio.Queue, meta: dict, include_usage: b
                 yield sse({"error": error_body("generation failed", "server_error")})
                 return
             if delta.text:
+                texts[delta.index].append(delta.text)
                 yield chunk(delta.index, ChunkDelta(content=delta.text))
             if delta.finish_reason:
                 open_rows -= 1
                 completion_tokens += delta.completion_tokens
+                reasons[delta.index] = delta.finish_reason
+                if not open_rows and on_done is not None and "cancelled" not in reasons.values():
+                    choices = [("".join(texts[i]), reasons[i]) for i in range(stream.n)]
+                    await on_done(choices, usage(stream.prompt_tokens, completion_tokens))
                 yield chunk(delta.index, ChunkDelta(), delta.finish_reason)
         if include_usage:
             totals = usage(stream.prompt_tokens, completion_tokens)
