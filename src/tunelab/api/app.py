@@ -20,7 +20,7 @@ from tunelab import __version__
 from tunelab.api import errors
 from tunelab.api.deps import AuthMiddleware, BodyLimitMiddleware, check_id
 from tunelab.api.origin import HostOriginMiddleware
-from tunelab.api.routes import aliases, chat, feedback, files, health, jobs, models
+from tunelab.api.routes import aliases, chat, datasets, feedback, files, health, jobs, models
 from tunelab.api.uploads import MAX_CONCURRENT_UPLOADS, UPLOAD_READ_TIMEOUT_S, UploadSlots
 from tunelab.jobs import registry
 from tunelab.settings import CompletionRetention, completion_retention
@@ -118,7 +118,7 @@ def create_app(
     app.state.upload_read_timeout_s = upload_read_timeout_s
     app.state.resolve_model = make_resolver(store, app.state.extra_bases)
     app.state.completion_retention = retention
-    for module in (health, files, jobs, models, aliases, chat, feedback):
+    for module in (health, files, jobs, models, aliases, chat, feedback, datasets):
         app.include_router(module.router)
     errors.install_error_handlers(app)  # OpenAI's error body for every route
     app.add_middleware(BodyLimitMiddleware, max_upload_bytes=max_upload_bytes)

@@ -22,6 +22,13 @@ from tunelab.jobs.queue import Page
 from tunelab.store.db import Store
 
 OPEN_PATHS = frozenset({"/health"})
+PAGE_PREFIX = "/ui/"  # the web UI's page shells and static files: the same for everyone, no data
+
+
+def is_open(path: str) -> bool:
+    """Paths served without an API key: ``/health`` and the web UI's shells (``/``, ``/ui/...``),
+    whose scripts then call the API with the key the user gives them."""
+    return path in OPEN_PATHS or path == "/" or path.startswith(PAGE_PREFIX)
 MAX_ID_CHARS = 256
 JSON_BODY_LIMIT = 16 * 1024 * 1024
 MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, headers and the purpose field around the file
@@ -73,7 +80,7 @@ class AuthMiddleware:
         self.keys = [k.encode() for k in api_keys]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")

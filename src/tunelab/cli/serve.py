@@ -134,17 +134,20 @@ def serve_command(args) -> int:
     from tunelab.api.app import create_app
     from tunelab.api.origin import allowed_hosts_for
     from tunelab.jobs.worker import prepare_store
+    from tunelab.ui import mount
 
     prepare_store(url)
     device = resolve_device(args.device)
-    app = create_app(
-        database_url=url,
-        api_keys=keys,
-        require_auth=bool(keys),
-        device=device,
-        allowed_hosts=allowed_hosts_for(args.host, args.allowed_hosts),
-        retention=retention,
-    )
+    app = mount(
+        create_app(
+            database_url=url,
+            api_keys=keys,
+            require_auth=bool(keys),
+            device=device,
+            allowed_hosts=allowed_hosts_for(args.host, args.allowed_hosts),
+            retention=retention,
+        )
+    )  # the web UI at / (a client of the same API)
     workers = start_workers(url, args.workers, device)
     for signum in (signal.SIGTERM, signal.SIGINT):
         # uvicorn shuts down on these, then raises the signal again: end with exit status 0
