@@ -211,6 +211,30 @@ def throughput(jsonl: str, make_scrubber: Callable[[], object], passes: int) -> 
     return size / best / 1e6
 
 
+def file_throughput(jsonl: str, passes: int) -> tuple[float, float, int]:
+    """``scrub_file`` on the corpus written as a file: MB/s in one process and with the worker
+    processes it starts for large files (best pass each, caches emptied), and how many."""
+    import tempfile
+
+    from tunelab.data import pii_files
+    from tunelab.data.privacy import scrub_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        src, out = Path(folder) / "corpus.jsonl", Path(folder) / "out.jsonl"
+        src.write_text(jsonl, encoding="utf-8")
+        size, workers = src.stat().st_size, max(2, pii_files.workers_for(1 << 40))
+        results = []
+        for threshold in (1 << 62, 0):  # never parallel, then always
+            pii_files.PARALLEL_BYTES, best = threshold, float("inf")
+            for _ in range(passes):
+                clear_caches()
+                started = time.perf_counter()
+                scrub_file(src, out)
+                best = min(best, time.perf_counter() - started)
+            results.append(size / best / 1e6)
+    return results[0], results[1], workers
+
+
 def clear_caches() -> None:
     """Empty every ``functools`` cache of the scrubber's modules."""
     import sys
@@ -230,8 +254,11 @@ def _row(name: str, flags: list[bool], extra: str = "") -> str:
     return f"  {name:<22} {sum(flags):>6}/{len(flags):<6} {_share(flags):>7.3f}  {extra}"
 
 
-def report(cases: list[Case], s: Score, mbps: float | None) -> list[tuple[str, float, float, bool]]:
-    """Print the tables; return the targets as (name, value, goal, met)."""
+def report(
+    cases: list[Case], s: Score, mbps: float | None, file_mbps: float | None = None
+) -> list[tuple[str, float, float, bool]]:
+    """Print the tables; return the targets as (name, value, goal, met); the throughput target
+    is the file's (``scrub_file``, what ``tunelab data scrub`` and jobs run) when measured."""
     planted, negatives = sum(len(c.planted) for c in cases), sum(len(c.negatives) for c in cases)
     size = len(to_jsonl(cases).encode()) / 1e6
     print(
@@ -260,8 +287,8 @@ def report(cases: list[Case], s: Score, mbps: float | None) -> list[tuple[str, f
     if s.errors:
         print(f"  errors                 {len(s.errors)} records raised; the first:\n{s.errors[0]}")
     if mbps is not None:
-        print(f"  throughput             {mbps:.2f} MB/s")
-    return _targets(s, kept, mbps)
+        print(f"  throughput             {mbps:.2f} MB/s (records, one process)")
+    return _targets(s, kept, file_mbps if file_mbps is not None else mbps)
 
 
 def _targets(
@@ -278,7 +305,7 @@ def _targets(
     goals += [("line count preserved", float(s.lines_out == s.lines_in), 1.0)]
     goals += [("structure preserved", _share(s.structure), 1.0)]
     if mbps is not None:
-        goals += [("throughput MB/s", mbps, 1.0)]
+        goals += [("throughput MB/s (scrub_file)", mbps, 1.0)]
     return [(name, value, goal, value >= goal) for name, value, goal in goals]
 
 
@@ -299,6 +326,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=2400, help="records in the corpus")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--passes", type=int, default=3, help="throughput passes (best counts)")
+    parser.add_argument(
+        "--file-scale", type=int, default=8, help="the file throughput's corpus: N x --n records"
+    )
     parser.add_argument("--show-misses", type=int, default=0, metavar="N", help="N misses per type")
     parser.add_argument("--write", type=Path, metavar="PATH", help="write the corpus as JSONL")
     args = parser.parse_args()
@@ -315,7 +345,18 @@ def main() -> int:
     mbps = None
     if args.passes:  # a scrubber that raises has no speed to speak of
         mbps = float("nan") if result.errors else throughput(to_jsonl(cases), Scrubber, args.passes)
-    targets = report(cases, result, mbps)
+    files = None
+    if args.passes and not result.errors:
+        # a file large enough for worker processes to pay off (their start costs ~1-2 s)
+        big = make_corpus(args.n * args.file_scale, args.seed + 1)
+        files = file_throughput(to_jsonl(big), max(1, args.passes - 1))
+    targets = report(cases, result, mbps, files[1] if files else None)
+    if files:
+        print(
+            f"  scrub_file             {files[0]:.2f} MB/s in one process, {files[1]:.2f} MB/s "
+            f"with {files[2]} worker processes ({files[1] / files[0]:.2f}x), on a "
+            f"{len(to_jsonl(big).encode()) / 1e6:.1f} MB corpus file"
+        )
     print("\ntargets (issue 9)")
     for name, value, goal, met in targets:
         print(f"  {name:<32} {value:>7.3f}  >= {goal:<5} {'met' if met else 'NOT met'}")

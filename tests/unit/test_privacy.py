@@ -424,3 +424,41 @@ def test_data_check_shows_privacy(tiny_model_dir, tmp_path, capsys):
     main(["data", "check", str(source), "--model", str(tiny_model_dir), "--json"])
     privacy = json.loads(capsys.readouterr().out)["privacy"]
     assert privacy["counts"] == {"ADDRESS": 1} and privacy["lines"] == {"ADDRESS": [11]}
+
+
+def test_a_large_file_scanned_by_several_processes_gives_what_one_process_gives(
+    tmp_path, monkeypatch
+):
+    from tunelab.data import pii_files
+
+    names = ["Jane Doe", "Олег Петров", "Σοφία Παπαδοπούλου", "山田太郎"]
+    rows = []
+    for i in range(1300):  # three blocks and more: placeholders numbered across blocks
+        who = names[i % len(names)]
+        text = (
+            f"Hi, I'm {who}, mail me at user{i % 7}@example.com or call +1 415 555 01{i % 90:02d}."
+        )
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": text},
+                    {"role": "assistant", "content": f"Order {i} ok."},
+                ]
+            }
+        )
+    src = tmp_path / "big.jsonl"
+    src.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        + "not json: bob@example.org\n"
+    )
+    one = scrub_file(src, tmp_path / "one.jsonl")
+    one_scan = scan_file(src)
+    monkeypatch.setattr(pii_files, "PARALLEL_BYTES", 1)
+    assert pii_files.workers_for(src.stat().st_size) >= 2 or pii_files.os.cpu_count() == 1
+    many = scrub_file(src, tmp_path / "many.jsonl")
+    many_scan = scan_file(src)
+    assert (tmp_path / "many.jsonl").read_bytes() == (tmp_path / "one.jsonl").read_bytes()
+    assert many.to_dict() | {"file": ""} == one.to_dict() | {"file": ""}
+    assert many_scan.to_dict() == one_scan.to_dict() and one.counts["EMAIL"] == 1301
+    last = (tmp_path / "many.jsonl").read_text().splitlines()[-1]
+    assert last == "not json: <EMAIL_8>"  # 7 addresses in the records, then bob's

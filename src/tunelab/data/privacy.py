@@ -25,7 +25,7 @@ from tunelab.data import pii_rules as rules
 from tunelab.data.io import escape_pointer, read_records
 from tunelab.data.pii_address import find_addresses
 from tunelab.data.pii_dates import find_birth_dates
-from tunelab.data.pii_files import dump_like, scrub_stream
+from tunelab.data.pii_files import chunked, dump_like, primed_blocks, scrub_stream, workers_for
 from tunelab.data.pii_keys import key_finding
 from tunelab.data.pii_names import find_names
 from tunelab.data.pii_secrets import find_secrets
@@ -162,19 +162,32 @@ def _join_same(spans: list[tuple[str, int, int]], kinds: tuple[str, ...]) -> lis
 class Scrubber:
     """Redacts one dataset: the same value gets the same placeholder in every record."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_found: bool = False) -> None:
         self._placeholders: dict[tuple[str, str], str] = {}
         self._numbers: dict[str, int] = {}
         self._seen: dict[str, list[Finding]] = {}  # system prompts and templates repeat
+        self._primed: dict[str, list[Finding]] = {}  # found by another process (pii_files)
+        self.found: dict[str, list[Finding]] | None = {} if keep_found else None  # every string
+
+    def prime(self, found: dict[str, list[Finding]]) -> None:
+        """What another process found in the next records' strings (``find_pii`` of each): the
+        detection is done there, the placeholders (which must be numbered in order) here."""
+        self._primed = found
 
     def _find(self, text: str) -> list[Finding]:
+        primed = self._primed.get(text)
+        if primed is not None:
+            return primed
         if len(text) > 4096:
-            return find_pii(text)
-        found = self._seen.get(text)
-        if found is None:
-            if len(self._seen) >= 8192:
-                self._seen.clear()
-            found = self._seen[text] = find_pii(text)
+            found = find_pii(text)
+        else:
+            found = self._seen.get(text)
+            if found is None:
+                if len(self._seen) >= 8192:
+                    self._seen.clear()
+                found = self._seen[text] = find_pii(text)
+        if self.found is not None:
+            self.found[text] = found
         return found
 
     def placeholder(self, finding: Finding) -> str:
@@ -335,8 +348,11 @@ def scan_file(path: str | Path, policy: str = "report") -> PrivacyReport:
         return report
     records, _ = read_records(path)
     scrubber = Scrubber()
-    for record in records:
-        report.add(record.line, scrubber.scrub_record(record.value)[1])
+    size = Path(path).stat().st_size
+    for block, found in primed_blocks(chunked(records), lambda r: r.value, workers_for(size)):
+        scrubber.prime(found)
+        for record in block:
+            report.add(record.line, scrubber.scrub_record(record.value)[1])
     return report
 
 
