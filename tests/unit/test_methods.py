@@ -47,7 +47,7 @@ def test_sft_is_the_table_entry_of_the_supervised_type(monkeypatch):
         "valid_mean_token_accuracy": 0.5,
         "full_valid_loss": 1.2,
     }
-    assert list(known_methods()) == ["sft"]
+    assert list(known_methods()) == ["sft", "dpo", "kto"]
 
 
 def test_the_table_and_the_run_record_import_without_torch():
@@ -65,7 +65,7 @@ def test_unknown_method_names_the_key_and_the_known_methods(echo):
     with pytest.raises(ConfigError) as err:
         load_config(None, {"train_file": "x.jsonl", "method": "dpo-ish"})
     assert err.value.code == "unknown_method" and err.value.param == "method"
-    assert "config: method: unknown training method 'dpo-ish'; known: sft, echo" in str(err.value)
+    assert "config: method: unknown training method 'dpo-ish'; known: sft, dpo, kto, echo" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_unknown_method_names_the_key_and_the_known_methods(echo):
 def test_plugin_errors_name_the_setting(monkeypatch, plugins, says):
     monkeypatch.setenv("TUNELAB_METHODS", plugins)
     if says is None:
-        assert list(known_methods()) == ["sft", "echo"]
+        assert list(known_methods()) == ["sft", "dpo", "kto", "echo"]
         return
     with pytest.raises(ConfigError) as err:
         known_methods()
@@ -133,7 +133,7 @@ def test_job_requests_check_the_methods_own_hyperparameters(echo, sqlite_db, bas
         assert err.value.code == code, method
     with pytest.raises(TunelabError) as err:
         requests.create_fine_tuning_job(store, method={"type": "magic"}, **request)
-    assert "'supervised', 'echo'" in err.value.message
+    assert "'supervised', 'dpo', 'kto', 'echo'" in err.value.message
     job = requests.create_fine_tuning_job(
         store, method={"type": "echo"}, hyperparameters={"n_epochs": 3}, **request
     )

@@ -37,6 +37,38 @@ class SupervisedMethod(BaseModel):
     )
 
 
+class PreferenceHyperparameters(Hyperparameters):
+    """DPO's (OpenAI's) and KTO's hyperparameters: the supervised ones and ``beta``; KTO's
+    class weights too (tunelab's). Checked by ``requests.check_hyperparameters``."""
+
+    beta: Any = Field(
+        None, description="Strength of the pull towards the reference model (>0-10), or auto."
+    )
+
+
+class KTOHyperparameters(PreferenceHyperparameters):
+    desirable_weight: Any = Field(None, description="Weight of desirable rows' losses, or auto.")
+    undesirable_weight: Any = Field(
+        None, description="Weight of undesirable rows' losses, or auto."
+    )
+
+
+class DPOMethod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hyperparameters: PreferenceHyperparameters | None = Field(
+        None, description="Hyperparameters of the DPO method."
+    )
+
+
+class KTOMethod(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hyperparameters: KTOHyperparameters | None = Field(
+        None, description="Hyperparameters of the KTO method (tunelab's)."
+    )
+
+
 class Method(BaseModel):
     """``{"type": "supervised", "supervised": {"hyperparameters": {...}}}``.
 
@@ -48,8 +80,12 @@ class Method(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="The training method: supervised, or another in the table.")
+    type: str = Field(
+        description="The training method: supervised, dpo, kto, or another in the table."
+    )
     supervised: SupervisedMethod | None = Field(None, description="Settings of the method.")
+    dpo: DPOMethod | None = Field(None, description="Settings of the dpo method.")
+    kto: KTOMethod | None = Field(None, description="Settings of the kto method (tunelab's).")
 
 
 # Ids are looked up, never used as paths; control characters (NUL breaks PostgreSQL) are refused.

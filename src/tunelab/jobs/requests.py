@@ -26,7 +26,7 @@ from tunelab.train.parts import PrivacySettings
 
 SUFFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_TYPE = "supervised"
-LATER_METHODS = ("dpo", "reinforcement")  # OpenAI's types no method in the table has yet
+LATER_METHODS = ("reinforcement",)  # OpenAI's types no method in the table has yet
 
 
 def create_fine_tuning_job(

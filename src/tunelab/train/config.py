@@ -26,6 +26,7 @@ from tunelab.train.parts import (
     GenerationPart,
     ModelPart,
     OptimPart,
+    PreferencePart,
     PrivacyPart,
     RuntimePart,
     own_fields,
@@ -64,6 +65,48 @@ class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, Runtim
                     f"each layer's one forward); {key} is {getattr(self, key)!r}: leave it auto"
                 )
         return self
+
+
+class DPOConfig(
+    PreferencePart, ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart
+):
+    """Direct preference optimisation (DPO) on preference pairs (OpenAI's `input` /
+    `preferred_output` / `non_preferred_output` JSONL, or TRL's `prompt` / `chosen` /
+    `rejected`): the tuned model learns to rank the preferred answer above the other one,
+    relative to the starting model (docs/preference.md)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    method: Literal["dpo"] = Field(
+        "dpo", description="The training method: `dpo`, direct preference optimisation."
+    )
+
+
+class KTOConfig(
+    PreferencePart, ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart
+):
+    """Kahneman-Tversky optimisation (KTO) on unpaired feedback: rows of one answer labelled
+    desirable or not (`input` / `output` / `label`, or TRL's `prompt` / `completion` /
+    `label`); preference pairs are read as one desirable and one undesirable row
+    (docs/preference.md)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    method: Literal["kto"] = Field(
+        "kto", description="The training method: `kto`, Kahneman-Tversky optimisation."
+    )
+    desirable_weight: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Weight of the desirable rows' losses (raise it when they are fewer).",
+    )
+    undesirable_weight: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="Weight of the undesirable rows' losses (raise it when they are fewer).",
+    )
 
 
 def _format_errors(err: ValidationError, source: str) -> str:
@@ -173,6 +216,26 @@ def auto_learning_rate(tuning: str, batch_size: int, parameters: int) -> float:
         base = 2e-3 if parameters <= 300e6 else 1e-3 if parameters <= 2e9 else 2e-4
     else:
         base = 5e-5 if parameters <= 300e6 else 2e-5
+    return base * math.sqrt(batch_size / 8)
+
+
+DEFAULT_BETA = 0.1  # the DPO paper's and TRL's
+
+
+def beta_of(config) -> float:
+    """A preference config's beta, ``auto`` resolved."""
+    return DEFAULT_BETA if config.beta == "auto" else config.beta
+
+
+def auto_preference_learning_rate(tuning: str, batch_size: int, parameters: int) -> float:
+    """DPO / KTO peak rate: a tenth of SFT's for LoRA. Measured on SmolLM2-135M (LoRA r 16,
+    support pairs, batch 4, 12 steps; docs/preference.md): 2e-4 raised held-out preference
+    accuracy (69 -> 75%) and lowered the chosen answers' NLL; SFT's 2e-3 widened the margin by
+    pushing the chosen answers down too (NLL 3.77 -> 4.70); 2e-5 barely moved. Full tuning:
+    1e-5, 5e-6 above 300M parameters (the DPO literature's range)."""
+    if tuning == "lora":
+        return auto_learning_rate(tuning, batch_size, parameters) / 10
+    base = 1e-5 if parameters <= 300e6 else 5e-6
     return base * math.sqrt(batch_size / 8)
 
 

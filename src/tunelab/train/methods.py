@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from tunelab.errors import ConfigError
 from tunelab.store.runs import RunRecord
-from tunelab.train.config import SFTConfig
+from tunelab.train.config import DPOConfig, KTOConfig, SFTConfig
 
 PLUGINS_ENV = "TUNELAB_METHODS"
 
@@ -50,6 +50,14 @@ def loss_event_data(row: dict) -> dict:
     if "valid_loss" in row:  # our validation always covers the whole validation set
         out["full_valid_loss"] = row["valid_loss"]
     return out
+
+
+def preference_event_data(row: dict) -> dict:
+    """``loss_event_data`` plus a preference run's own metrics under their names
+    (``valid_preference_accuracy``, ``valid_reward_margin``, ``train_reward_margin``...)."""
+    out = loss_event_data(row)
+    own = ("valid_", "train_")
+    return out | {k: v for k, v in row.items() if k.startswith(own) and k not in out}
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,35 @@ SFT = Method(
     hyperparameters=OPENAI_HYPERPARAMETERS,
 )
 
-BUILTIN_METHODS: tuple[Method, ...] = (SFT,)
+PREFERENCE_HYPERPARAMETERS = OPENAI_HYPERPARAMETERS | {
+    "beta": Hyperparameter("beta", float, 1e-3, 10.0),  # OpenAI's DPO beta
+}
+
+DPO = Method(
+    name="dpo",
+    config=DPOConfig,
+    run="tunelab.train.dpo:run_dpo",
+    openai_type="dpo",
+    hyperparameters=PREFERENCE_HYPERPARAMETERS,
+    events=preference_event_data,
+    check_data="tunelab.data.preference:validate_preference_file",
+)
+
+KTO = Method(
+    name="kto",
+    config=KTOConfig,
+    run="tunelab.train.kto:run_kto",
+    openai_type="kto",  # tunelab's: OpenAI has no KTO
+    hyperparameters=PREFERENCE_HYPERPARAMETERS
+    | {
+        "desirable_weight": Hyperparameter("desirable_weight", float, 1e-2, 100.0),
+        "undesirable_weight": Hyperparameter("undesirable_weight", float, 1e-2, 100.0),
+    },
+    events=preference_event_data,
+    check_data="tunelab.data.preference:validate_kto_file",
+)
+
+BUILTIN_METHODS: tuple[Method, ...] = (SFT, DPO, KTO)
 
 
 def known_methods() -> dict[str, Method]:

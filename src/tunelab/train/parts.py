@@ -298,6 +298,33 @@ class PrivacyPart(ConfigPart):
     )
 
 
+def _beta_or_auto(value):
+    if value != "auto" and not (0 < value <= 10):
+        raise ValueError("must be above 0 and at most 10, or 'auto'")
+    return value
+
+
+class PreferencePart(ConfigPart):
+    """What DPO and KTO share: the strength of the pull towards the reference model, and the
+    report's comparison of the starting model's answers with the tuned one's."""
+
+    title: ClassVar[str] = "Preference"
+
+    beta: Annotated[float | Auto, AfterValidator(_beta_or_auto)] = Field(
+        "auto",
+        description="How strongly the tuned model is held to the reference (the starting "
+        "model): the implicit reward is beta x (log-prob ratio to the reference). Larger: "
+        "closer to the reference. auto: 0.1 (the DPO paper's and TRL's default).",
+    )
+    compare_prompts: int = Field(
+        32,
+        ge=0,
+        le=1000,
+        description="Held-out prompts answered greedily by the starting and the tuned model "
+        "for the report's comparison (eval.compare); 0: no comparison.",
+    )
+
+
 PATH_KEYS = ("train_file", "validation_file", "test_file", "output_dir")  # relative to the YAML
 
 

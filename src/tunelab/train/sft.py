@@ -111,8 +111,10 @@ class Prepared:
 # ---------------------------------------------------------------- data
 
 
-def _validated(path: Path, tokenizer, config: SFTConfig, max_length: int, **kw):
-    report = validate_file(
+def validated(path: Path, tokenizer, config, max_length: int, check=validate_file, **kw):
+    """``check``'s report of ``path`` (warnings logged); ``DataValidationError`` on any error.
+    ``check``: ``data.validate.validate_file`` or a method's checker of the same signature."""
+    report = check(
         path,
         count_tokens=token_counter(tokenizer),
         max_length=max_length,
@@ -128,10 +130,10 @@ def _validated(path: Path, tokenizer, config: SFTConfig, max_length: int, **kw):
 
 def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
     """Validate every file completely, split off validation data, render with the template."""
-    train_report = _validated(config.train_file, tokenizer, config, max_length)
+    train_report = validated(config.train_file, tokenizer, config, max_length)
     examples = train_report.examples
     if config.validation_file:
-        val_report = _validated(
+        val_report = validated(
             config.validation_file, tokenizer, config, max_length, min_examples=1
         )
         train_ex, val_ex = examples, val_report.examples
@@ -145,7 +147,7 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
     )
     test_ex = []
     if config.test_file:
-        test_ex = _validated(
+        test_ex = validated(
             config.test_file, tokenizer, config, max_length, purpose="eval"
         ).examples
 
@@ -172,8 +174,15 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
 # ---------------------------------------------------------------- setup
 
 
-def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int) -> dict:
-    """Every ``auto`` turned into a value; shown to the user and saved in run.json."""
+def resolve_auto(
+    config: SFTConfig,
+    n_train: int,
+    context: int,
+    parameters: int,
+    auto_rate=auto_learning_rate,
+) -> dict:
+    """Every ``auto`` turned into a value; shown to the user and saved in run.json.
+    ``auto_rate(tuning, batch_size, parameters)``: the method's auto learning rate."""
     device = pick_device(config.device)
     batch = config.batch_size if config.batch_size != "auto" else auto_batch_size(n_train)
     epochs = config.epochs if config.epochs != "auto" else auto_epochs(n_train, batch)
@@ -183,7 +192,7 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
         total = min(total, config.max_steps)
     lr = config.learning_rate
     if lr == "auto":
-        lr = auto_learning_rate(config.tuning, batch, parameters) * config.learning_rate_multiplier
+        lr = auto_rate(config.tuning, batch, parameters) * config.learning_rate_multiplier
         if not lr < 1:
             raise ConfigError(
                 f"learning_rate_multiplier {config.learning_rate_multiplier} gives a learning "
@@ -208,12 +217,12 @@ def resolve_auto(config: SFTConfig, n_train: int, context: int, parameters: int)
 
 
 def plan_run_memory(
-    config: SFTConfig, model_dir: Path, data: Prepared, resolved: dict, before: dict
+    config: SFTConfig, model_dir: Path, rows: list[Rendered], resolved: dict, before: dict
 ) -> MemoryPlan:
-    """Token budget and gradient checkpointing that fit in memory, set in ``resolved``; refused
-    (``insufficient_memory``) before any compute when nothing fits. A resumed run keeps the
-    values it started with (``before``: its resolved values): another split of a step would
-    change its float sums."""
+    """Token budget and gradient checkpointing that fit in memory for training ``rows`` (the
+    units a micro-batch holds whole), set in ``resolved``; refused (``insufficient_memory``)
+    before any compute when nothing fits. A resumed run keeps the values it started with
+    (``before``: its resolved values): another split of a step would change its float sums."""
     shape = ModelShape.from_model_dir(model_dir)
     lora = config.lora
     # a run saved before compiled layers existed trained eager: its resume does too
@@ -223,25 +232,30 @@ def plan_run_memory(
         compiled = auto_compile(
             resolved["device"],
             shape.parameters,
-            int(epochs * sum(len(r.input_ids) for r in data.train)),
+            int(epochs * sum(len(r.input_ids) for r in rows)),
             max(config.dropout or 0.0, lora.dropout if config.tuning == "lora" else 0.0),
         )
     resolved["compile"] = bool(compiled)
     plan = plan_memory(
         shape,
-        lengths=[len(r.input_ids) for r in data.train],
-        trained=[r.n_trained for r in data.train],
+        lengths=[len(r.input_ids) for r in rows],
+        trained=[r.n_trained for r in rows],
         trainable=trainable_parameters(shape, config.tuning, lora.r, lora.target_modules),
         token_budget=before.get("token_budget", config.token_budget),
         gradient_checkpointing=before.get("gradient_checkpointing", config.gradient_checkpointing),
         safety=config.memory_fraction,
         dtype_bytes=4 if resolved["dtype"] == "float32" else 2,
         compiled=resolved["compile"],
-        per_example_rows=dp_rows(resolved, len(data.train)) if config.privacy.dp else None,
+        per_example_rows=dp_rows(resolved, len(rows)) if _private(config) else None,
     )
     resolved["token_budget"] = plan.token_budget
     resolved["gradient_checkpointing"] = plan.gradient_checkpointing
     return plan
+
+
+def _private(config) -> bool:
+    """DP-SGD asked for (a method without privacy keys never is)."""
+    return getattr(config, "privacy", None) is not None and config.privacy.dp is not None
 
 
 def dp_rows(resolved: dict, n_train: int) -> int:
@@ -316,6 +330,24 @@ def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved
 # ---------------------------------------------------------------- training loop
 
 
+def check_finite(loss_value: float, step: int) -> None:
+    """``nan_loss`` when a step's loss is not a number: the run cannot recover from it."""
+    if not math.isfinite(loss_value):
+        raise TrainingError(
+            f"loss became {loss_value} at step {step}; lower the learning_rate or check the data",
+            code="nan_loss",
+        )
+
+
+def optimizer_step(params, optimizer, scheduler, config) -> float:
+    """Clip the gradients to ``max_grad_norm``, step and schedule; returns the gradient norm."""
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return grad_norm
+
+
 def train_loop(
     model,
     tokenizer,
@@ -361,16 +393,8 @@ def train_loop(
                     (loss_sum / max(n_tokens, 1)).backward()
                 loss_value += loss_sum.item() / max(n_tokens, 1)
                 seen += sum(lengths[i] for i in part)
-            if not math.isfinite(loss_value):
-                raise TrainingError(
-                    f"loss became {loss_value} at step {state['step'] + 1}; lower the "
-                    "learning_rate or check the data",
-                    code="nan_loss",
-                )
-            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            check_finite(loss_value, state["step"] + 1)
+            grad_norm = optimizer_step(params, optimizer, scheduler, config)
             state["step"] += 1
             state["batch"] += 1
             state["trained_tokens"] += n_tokens
@@ -418,25 +442,33 @@ def evaluate_and_checkpoint(
         device=resolved["device"],
         max_tokens=resolved["token_budget"],
     )
+    row = {
+        "valid_loss": val["loss"],
+        "valid_perplexity": val["perplexity"],
+        "valid_token_accuracy": val["token_accuracy"],
+    }
+    return checkpoint_evaluation(
+        model, optimizer, scheduler, config, resolved, run_dir, state, metrics, row
+    )
+
+
+def checkpoint_evaluation(
+    model, optimizer, scheduler, config, resolved, run_dir, state, metrics, row: dict
+) -> str:
+    """After a validation (``row``: its ``valid_*`` values, ``valid_loss`` the one early
+    stopping watches): track the best weights, log the row, write a checkpoint; returns
+    "early_stopping" when patience ends, else "completed"."""
+    loss = row["valid_loss"]
     improved = state["best_loss"] is None or (
-        val["loss"] < state["best_loss"] - config.early_stopping_min_delta
+        loss < state["best_loss"] - config.early_stopping_min_delta
     )
     if improved:
-        state.update(best_loss=val["loss"], best_step=state["step"], bad_evals=0)
+        state.update(best_loss=loss, best_step=state["step"], bad_evals=0)
         save_best(run_dir, model)
     else:
         state["bad_evals"] += 1
-    metrics.write(
-        {
-            "step": state["step"],
-            "valid_loss": val["loss"],
-            "valid_perplexity": val["perplexity"],
-            "valid_token_accuracy": val["token_accuracy"],
-        }
-    )
-    log.info(
-        "step %d: validation loss %.4f%s", state["step"], val["loss"], " (best)" if improved else ""
-    )
+    metrics.write({"step": state["step"], **row})
+    log.info("step %d: validation loss %.4f%s", state["step"], loss, " (best)" if improved else "")
     stop = config.early_stopping_patience and state["bad_evals"] >= config.early_stopping_patience
     saved = {
         "optimizer": optimizer.state_dict(),
@@ -484,7 +516,8 @@ def run_sft(
 
         resolved |= dp.resolve_privacy(config, resolved, len(data.train))
         loop, planned = dp.train_loop, dp.plan_config(config)
-    memory = plan_run_memory(planned, model_dir, data, resolved, saved.resolved if saved else {})
+    before = saved.resolved if saved else {}
+    memory = plan_run_memory(planned, model_dir, data.train, resolved, before)
     if saved is None:
         run_dir = record_run(config, data, resolved, memory)
     else:
@@ -507,25 +540,10 @@ def run_sft(
     outcome = loop(
         model, tokenizer, data, config, resolved, run_dir, progress, on_metrics, on_checkpoint
     )
-    if layout.best_weights.exists():
-        ckpt.restore_trainable(model, load_file(str(layout.best_weights)))
-    save_final(model, tokenizer, config, run_dir)
+    keep_best(model, tokenizer, config, run_dir)
     tuned = evaluate_model(model, tokenizer, data, config, resolved)
-    facts = RunFacts(
-        run_dir=str(run_dir),
-        model=config.model,
-        method=config.method,
-        tuning=config.tuning,
-        steps=outcome["step"],
-        stop_reason=outcome["stop_reason"],
-        trained_tokens=outcome["trained_tokens"],
-        train_seconds=round(time.time() - started, 1),
-        best_step=outcome["best_step"],
-        best_validation_loss=outcome["best_loss"],
-        resolved=resolved,
-        data=data.stats | {"overflow": data.overflow, "n_validation": len(data.val)},
-        memory=memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
-    )
+    stats = data.stats | {"overflow": data.overflow, "n_validation": len(data.val)}
+    facts = run_facts(config, run_dir, outcome, time.time() - started, resolved, stats, memory)
     sections = [dp.privacy_section(outcome["privacy"])] if config.privacy.dp else []
     report = evaluation_report(facts, base, tuned, sections + leakage.audit_sections(base, tuned))
     report.rows += leakage.audit_rows(base, tuned)
@@ -533,15 +551,47 @@ def run_sft(
     return report.to_dict()
 
 
+def keep_best(model, tokenizer, config, run_dir: Path) -> None:
+    """The best evaluation's weights back into the model, saved as the run's result."""
+    best = RunLayout(run_dir).best_weights
+    if best.exists():
+        ckpt.restore_trainable(model, load_file(str(best)))
+    save_final(model, tokenizer, config, run_dir)
+
+
+def run_facts(config, run_dir, outcome: dict, seconds: float, resolved, data: dict, memory):
+    """The report's facts of a finished run (any method's: ``data`` its stats)."""
+    return RunFacts(
+        run_dir=str(run_dir),
+        model=config.model,
+        method=config.method,
+        tuning=config.tuning,
+        steps=outcome["step"],
+        stop_reason=outcome["stop_reason"],
+        trained_tokens=outcome["trained_tokens"],
+        train_seconds=round(seconds, 1),
+        best_step=outcome["best_step"],
+        best_validation_loss=outcome["best_loss"],
+        resolved=resolved,
+        data=data,
+        memory=memory.to_dict() | {"measured_peak_bytes": process_peak_rss()},
+    )
+
+
 def record_run(config: SFTConfig, data: Prepared, resolved: dict, memory: MemoryPlan) -> Path:
     """A new run folder with its ``run.json``: what a resume and a reproduction need."""
-    run_dir = new_run_dir(config)
     counts = {
         "n_train": len(data.train),
         "n_validation": len(data.val),
         "n_test": len(data.test_examples),
         **data.overflow,
     }
+    return write_record(config, counts, resolved, memory)
+
+
+def write_record(config, counts: dict, resolved: dict, memory: MemoryPlan) -> Path:
+    """A new run folder with its ``run.json`` (any method's: ``counts`` of its data)."""
+    run_dir = new_run_dir(config)
     record = RunRecord(
         method=config.method,
         config=config.model_dump(mode="json"),
