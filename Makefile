@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install dev demo test lint docs bench clean
+.PHONY: install dev demo demo-feedback demo-update test lint docs bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ dev: $(VENV)/.dev
 
 demo: install
 	$(BIN)/tunelab train examples/support/config.yaml
+
+demo-feedback: install  # users' corrections -> DPO -> the trait they asked for (issue 10)
+	$(BIN)/python examples/feedback/demo.py
+
+demo-update: install  # an update that learns a launch without forgetting, and the gate (issue 11)
+	$(BIN)/python examples/launch/demo.py
 
 test: dev
 	$(BIN)/ruff check src tests bench
