@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="The model to start from (default: the support demo's).")
     parser.add_argument("--questions", type=int, default=240, help="Questions users ask.")
-    parser.add_argument("--epochs", default="2", help="The DPO job's n_epochs (auto: about 160 steps).")
+    parser.add_argument("--epochs", default="2", help="The DPO job's n_epochs (or auto).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -244,7 +244,12 @@ def test_bad_paging_parameters_are_400s(client, params, code, param):
         ({"hyperparameters": {"n_epochs": 0}}, 400, None, "hyperparameters.n_epochs"),
         ({"hyperparameters": {"n_epochs": "many"}}, 400, None, "hyperparameters.n_epochs"),
         ({"hyperparameters": {"lora_r": 8}}, 400, "unknown_parameter", "hyperparameters.lora_r"),
-        ({"method": {"type": "reinforcement", "reinforcement": {}}}, 400, "unsupported_method", "method.type"),
+        (
+            {"method": {"type": "reinforcement", "reinforcement": {}}},
+            400,
+            "unsupported_method",
+            "method.type",
+        ),
         ({"method": {"type": "magic"}}, 400, "invalid_method", "method.type"),
         ({"suffix": "bad suffix!"}, 400, None, "suffix"),
         ({"seed": -1}, 400, None, "seed"),

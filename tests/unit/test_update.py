@@ -94,3 +94,82 @@ def test_kl_to_the_parent_is_zero_for_the_parent_and_grows_as_the_adapter_moves(
     moved = kl_to_parent(logits(), parent_logits(model, batch, keep))
     assert float(moved) > 1e-3
     assert torch.allclose(parent_logits(model, batch, keep), parent, atol=1e-5)  # still the parent
+
+
+def test_an_update_from_a_version_replays_pulls_and_reports_forgetting(
+    tiny_model_dir, tmp_path, capsys
+):
+    """v1 on the door codes, v2 --from v1 on other rows: ancestors, replay, KL, the table."""
+    import json
+
+    from tunelab.cli.main import main
+
+    old = write_jsonl(tmp_path / "old.jsonl", toy_rows(40))
+    test = write_jsonl(
+        tmp_path / "test.jsonl",
+        [{"messages": r["messages"][:2], "must_contain": "code"} for r in toy_rows(3)],
+    )
+    new_rows = [
+        {
+            "messages": [
+                r["messages"][0],
+                r["messages"][1],
+                {"role": "assistant", "content": "Closed."},
+            ]
+        }
+        for r in toy_rows(20)
+    ]
+    new = write_jsonl(tmp_path / "new.jsonl", new_rows)
+
+    def train(*args) -> dict:
+        common = ["--set", "max_steps=2", "--set", "samples=0", "--set", "max_new_tokens=2"]
+        common += ["--set", "forgetting.max_new_tokens=2"]
+        assert main(["train", *args, *common, "--no-progress", "--json"]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    v1 = train(
+        "--set",
+        f"model={tiny_model_dir}",
+        "--set",
+        f"train_file={old}",
+        "--set",
+        f"test_file={test}",
+        "--set",
+        f"output_dir={tmp_path / 'v1'}",
+        "--set",
+        "forgetting.retention=true",  # auto: for updates and built-in bases only
+    )
+    assert [r["task"] for r in v1["forgetting"]] == ["retention (general ability)"] * 2
+    v2 = train(
+        "--from",
+        v1["model_id"],
+        "--set",
+        f"train_file={new}",
+        "--set",
+        f"output_dir={tmp_path / 'v2'}",
+    )
+    run = json.loads((tmp_path / "v2" / "run.json").read_text())
+    ancestors = run["config"]["update"]["ancestors"]
+    assert [a["model"] for a in ancestors] == [v1["model_id"]]
+    assert ancestors[0]["train_file"] == str(old) and ancestors[0]["test_file"] == str(test)
+    resolved = run["resolved"]
+    assert resolved["penalty"] == "kl" and resolved["penalty_weight"] == 0.1
+    # 15 new rows after the split (at least 5 held out); as many replayed from v1's 35
+    assert resolved["replay_fraction"] == 0.5 and resolved["n_replayed"] == 15
+    assert run["data"]["counts"]["n_train"] == 30
+    tasks = {(r["task"], r["metric"]) for r in v2["forgetting"]}
+    assert tasks == {
+        (f"{v1['model_id']}: validation", "loss"),
+        (f"{v1['model_id']}: test", "accuracy"),
+        ("retention (general ability)", "loss"),
+        ("retention (general ability)", "accuracy"),
+    }
+    steps = [
+        json.loads(line) for line in (tmp_path / "v2" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert all(s["penalty"] >= 0 for s in steps if "train_loss" in s)
+    report = (tmp_path / "v2" / "report.md").read_text()
+    assert "## Forgetting" in report and v1["model_id"] in report
+    assert main(["models", "show", v2["model_id"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["parent"] == v1["model_id"]

@@ -284,7 +284,11 @@ def test_reconcile_fails_a_job_without_checkpoint(db, bases):
         ),
         ({"hyperparameters": {"n_epochs": True}}, "invalid_hyperparameters", None),
         ({"hyperparameters": {"lr": 1}}, "invalid_hyperparameters", "hyperparameters.lr"),
-        ({"method": {"type": "reinforcement", "reinforcement": {}}}, "unsupported_method", "method.type"),
+        (
+            {"method": {"type": "reinforcement", "reinforcement": {}}},
+            "unsupported_method",
+            "method.type",
+        ),
         ({"method": {"type": "magic"}}, "invalid_method", "method.type"),
         ({"suffix": "a:b"}, "invalid_suffix", "suffix"),
         ({"seed": -1}, "invalid_seed", "seed"),

@@ -29,6 +29,8 @@ def is_open(path: str) -> bool:
     """Paths served without an API key: ``/health`` and the web UI's shells (``/``, ``/ui/...``),
     whose scripts then call the API with the key the user gives them."""
     return path in OPEN_PATHS or path == "/" or path.startswith(PAGE_PREFIX)
+
+
 MAX_ID_CHARS = 256
 JSON_BODY_LIMIT = 16 * 1024 * 1024
 MULTIPART_OVERHEAD = 1024 * 1024  # boundaries, headers and the purpose field around the file

@@ -34,6 +34,14 @@ def register(sub) -> None:
         metavar="RUN_DIR",
         help="Continue a stopped run from its newest complete checkpoint.",
     )
+    parser.add_argument(
+        "--from",
+        dest="parent",
+        metavar="MODEL_OR_ALIAS",
+        help="Update a registered version (id or alias) with the config's data: the same as "
+        "--set model=MODEL_OR_ALIAS; replay and a pull to the parent are on by default, and "
+        "forgetting is measured on every ancestor's data (docs/config.md#updates-and-forgetting).",
+    )
     parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
     parser.set_defaults(func=train_command)
@@ -55,8 +63,10 @@ def train_command(args) -> int:
             raise ConfigError(f"{args.resume}: not a run folder (no run.json)", param="resume")
         config, name = None, read_run(args.resume).method
     else:
-        config = load_config(args.config, parse_set(args.overrides))
+        overrides = parse_set(args.overrides) | ({"model": args.parent} if args.parent else {})
+        config = load_config(args.config, overrides)
         name = config.method
+        config = with_ancestors(config)  # an update: what its ancestors trained on
         # a registered version (or alias) as the base: its weights, a LoRA one merged once
         config = config.model_copy(update={"model": training_base_ref(config.model)})
         config, summary = pii.apply_to_config(config)  # privacy.pii, as a job's worker does
@@ -71,3 +81,20 @@ def train_command(args) -> int:
         if report["model_id"]:
             print(f"registered as {report['model_id']} (see: tunelab models show ID)")
     return 0
+
+
+def with_ancestors(config):
+    """A config whose model is a registered version (or alias): ``update.ancestors`` filled
+    from the local registry (``jobs.ancestry``), unless the config lists them itself."""
+    from tunelab.cli.refs import is_registered_ref, local_store
+
+    settings = getattr(config, "update", None)
+    if settings is None or settings.ancestors or not is_registered_ref(config.model):
+        return config
+    from tunelab.jobs import ancestry, registry
+
+    with local_store() as store:
+        found = ancestry.ancestors_of(store, registry.concrete_model_id(store, config.model))
+    return config.model_copy(
+        update={"update": settings.model_validate(settings.model_dump() | {"ancestors": found})}
+    )

@@ -127,6 +127,7 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     base: dict = field(default_factory=dict)
     tuned: dict = field(default_factory=dict)
+    forgetting: list[dict] = field(default_factory=list)  # eval.forgetting's rows, per task
 
     def to_dict(self) -> dict:
         return asdict(self.facts) | {
@@ -135,6 +136,7 @@ class Report:
             "rows": [r.to_dict() for r in self.rows],
             "samples": [asdict(s) for s in self.samples],
             "sections": [asdict(s) for s in self.sections],
+            "forgetting": self.forgetting,
         }
 
     @classmethod
@@ -148,7 +150,8 @@ class Report:
         if "rows" not in values:
             rows, samples = evaluation_rows(base, tuned), sample_pairs(base, tuned)
         sections = [Section(**s) for s in values.get("sections") or []]
-        return cls(facts, rows, samples, sections, base, tuned)
+        forgetting = list(values.get("forgetting") or [])
+        return cls(facts, rows, samples, sections, base, tuned, forgetting)
 
 
 # ---------------------------------------------------------------- from eval.run's evaluations

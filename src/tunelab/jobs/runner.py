@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from tunelab.errors import DataIssue, DataValidationError, TunelabError
-from tunelab.jobs import bases, queue, registry
+from tunelab.jobs import ancestry, bases, queue, registry
 from tunelab.jobs.files import get_file, upload_suffix
 from tunelab.jobs.pii import job_pii_policy
 from tunelab.jobs.states import FAILED, RUNNING, SUCCEEDED
@@ -152,6 +152,9 @@ def build_config(store: Store, job: Job, run_dir: Path, files: dict):
         "seed": job.seed if job.seed is not None else 42,
         "device": (job.device or "auto").split(":")[0],
     }
+    ref = base_reference(job)
+    if "update" in method.config.model_fields and ref.startswith("ft:"):  # an update
+        values["update"] = {"ancestors": ancestry.ancestors_of(store, ref)}
     if "privacy" in method.config.model_fields:  # the job's privacy keys; its worker did pii
         values["privacy"] = (job.method or {}).get("privacy", {}) | {"pii": job_pii_policy(job)}
     return load_config(None, values | method.config_values(job.hyperparameters or {}))
@@ -251,6 +254,16 @@ def finish_job(store: Store, job: Job, run_dir: Path, report: dict, base: str) -
         validation_file=job.validation_file,
         report=report,
     )
+    if report.get("forgetting"):  # the job object carries the forgetting table
+        method = dict(job.method or {}) | {"forgetting": report["forgetting"]}
+        queue.update_running_job(store, job.id, method=method)
+        over = [r for r in report["forgetting"] if r["over"]]
+        verdict = (
+            f"{len(over)} task(s) over the forgetting threshold"
+            if over
+            else "no forgetting over the threshold"
+        )
+        queue.add_event(store, job.id, f"Forgetting measured against the starting model: {verdict}")
     queue.add_event(store, job.id, f"New fine-tuned model created: {model_id}")
     queue.add_event(store, job.id, "The job has successfully completed")
     try:

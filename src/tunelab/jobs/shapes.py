@@ -57,6 +57,8 @@ def job_to_openai(job: Job) -> dict:
         "metadata": None,
         # tunelab's addition: why a queued job waits (e.g. another job holds the device)
         "queue_reason": job.queue_reason if job.status == "queued" else None,
+        # tunelab's: task, parent, new, change, over the threshold (eval.forgetting), once done
+        "forgetting": (job.method or {}).get("forgetting"),
     }
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
 import torch.nn.functional as F
 
 # The attention implementation name packed batches need (registered in models.attention, which
@@ -31,8 +30,9 @@ def is_packed(batch: dict) -> bool:
     return "cu_seq_lens_q" in batch
 
 
-def trained_token_loss(model, batch: dict) -> tuple[torch.Tensor, int, int]:
-    """(summed cross-entropy, number of trained tokens, number predicted right) for a batch.
+def trained_token_loss(model, batch: dict, *, keep_logits: bool = False) -> tuple:
+    """(summed cross-entropy, number of trained tokens, number predicted right) for a batch,
+    and with ``keep_logits`` the logits at the trained positions [N, V] as a fourth item.
 
     batch: input_ids, labels, each [B, T], labels -100 where not trained; plus attention_mask [B, T]
     (padded) or the ``pack`` keys (packed, B = 1), which must run inside ``packed_attention``.
@@ -56,6 +56,8 @@ def trained_token_loss(model, batch: dict) -> tuple[torch.Tensor, int, int]:
     picked = targets[keep]  # [N]
     loss = F.cross_entropy(logits, picked, reduction="sum")
     correct = int((logits.argmax(-1) == picked).sum())
+    if keep_logits:
+        return loss, int(keep.sum()), correct, logits
     return loss, int(keep.sum()), correct
 
 

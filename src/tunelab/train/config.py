@@ -29,6 +29,7 @@ from tunelab.train.parts import (
     PreferencePart,
     PrivacyPart,
     RuntimePart,
+    UpdatePart,
     own_fields,
     parts_of,
 )
@@ -36,7 +37,16 @@ from tunelab.train.parts import (
 DEFAULT_METHOD = "sft"
 
 
-class SFTConfig(ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart, PrivacyPart):
+class SFTConfig(
+    ModelPart,
+    DataPart,
+    OptimPart,
+    EvalPart,
+    GenerationPart,
+    RuntimePart,
+    PrivacyPart,
+    UpdatePart,
+):
     """Supervised fine-tuning on chat, prompt/completion, Alpaca or plain-text data: the loss is
     on the assistant's tokens (every token of plain text)."""
 

@@ -325,6 +325,105 @@ class PreferencePart(ConfigPart):
     )
 
 
+def _fraction_or_auto(value):
+    if value != "auto" and not (0 <= value < 1):
+        raise ValueError("must be at least 0 and below 1, or 'auto'")
+    return value
+
+
+def _weight_or_auto(value):
+    if value != "auto" and not value >= 0:
+        raise ValueError("must be 0 or more, or 'auto'")
+    return value
+
+
+class AncestorData(BaseModel):
+    """What an update knows of one version it descends from (``jobs.ancestry`` fills it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="The ancestor's version id.")
+    train_file: str | None = Field(
+        None, description="Its training file (replayed, minus its split)."
+    )
+    validation_file: str | None = Field(None, description="Its validation file, if it had one.")
+    test_file: str | None = Field(None, description="Its held-out questions.")
+    seed: int = Field(42, description="The seed of its validation split.")
+    validation_fraction: float = Field(0.1, description="The share its split held out.")
+
+
+class UpdateSettings(BaseModel):
+    """An incremental update: training from a registered version (``--from``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ancestors: list[AncestorData] = Field(
+        default_factory=list,
+        description="The data of the version trained from and of those above it, oldest "
+        "first; filled in by `tunelab train --from` and by jobs from a fine-tuned model (none: "
+        "not an update).",
+    )
+    replay: Annotated[float | Auto, AfterValidator(_fraction_or_auto)] = Field(
+        "auto",
+        description="Share of the training mix drawn (seeded) from the ancestors' training rows; "
+        "0: none. auto: min(0.5, old / (old + new)) for an update, 0 otherwise.",
+    )
+    penalty: Literal["auto", "kl", "l2", "none"] = Field(
+        "auto",
+        description="A pull towards the parent: kl (KL from its next-token distribution on the "
+        "trained positions; LoRA: the adapter off, no second copy), l2 (squared distance of the "
+        "weights), none. auto: kl for LoRA updates, l2 for full ones, none when not an update.",
+    )
+    penalty_weight: Annotated[float | Auto, AfterValidator(_weight_or_auto)] = Field(
+        "auto",
+        description="The penalty's weight in the loss (per trained token for kl). auto: 0.1 for "
+        "kl, 1e-3 for l2.",
+    )
+
+
+class ForgettingSettings(BaseModel):
+    """What every run measures against its starting model, and what counts as forgetting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention: bool | Auto = Field(
+        "auto",
+        description="Evaluate the general-ability retention set bundled with tunelab "
+        "(eval.retention) before and after training. auto: for updates and for runs from a "
+        "built-in base (the set holds questions the built-in model answers right); off for other "
+        "bases, where nobody checked what it measures.",
+    )
+    max_loss_increase: float = Field(
+        0.25,
+        ge=0,
+        description="A task's loss may grow by this much (nats per token) over the parent's.",
+    )
+    max_accuracy_drop: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="A task's answer accuracy may fall by this much (0.10: ten points).",
+    )
+    max_new_tokens: int = Field(
+        40, ge=1, le=512, description="Tokens generated per retention or ancestor question."
+    )
+
+
+class UpdatePart(ConfigPart):
+    """Incremental updates (replay, a penalty to the parent) and the forgetting they measure."""
+
+    title: ClassVar[str] = "Updates and forgetting"
+
+    update: UpdateSettings = Field(
+        default_factory=UpdateSettings,
+        description="How a run trained from a registered version keeps what it knew.",
+    )
+    forgetting: ForgettingSettings = Field(
+        default_factory=ForgettingSettings,
+        description="The forgetting table of the report and the promotion gate's thresholds.",
+    )
+
+
 PATH_KEYS = ("train_file", "validation_file", "test_file", "output_dir")  # relative to the YAML
 
 

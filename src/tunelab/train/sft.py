@@ -44,6 +44,7 @@ from tunelab.data.stats import dataset_stats
 from tunelab.data.validate import validate_file
 from tunelab.errors import ConfigError, DataValidationError, TunelabError
 from tunelab.eval import leakage
+from tunelab.eval.forgetting import evaluate_tasks, forgetting_rows, forgetting_section
 from tunelab.eval.report import RunFacts, evaluation_report, write_report
 from tunelab.eval.run import evaluate_loss, generate_answers, score_examples
 from tunelab.models.catalog import count_safetensors_parameters, model_context
@@ -54,7 +55,7 @@ from tunelab.store import runs
 from tunelab.store.atomic import atomic_dir, disk_full_as_error, verify_manifest
 from tunelab.store.runs import DataRecord, RunLayout, RunRecord, read_run, write_run
 from tunelab.train import checkpoint as ckpt
-from tunelab.train import faults
+from tunelab.train import faults, update
 from tunelab.train.config import (
     SFTConfig,
     auto_batch_size,
@@ -106,6 +107,8 @@ class Prepared:
     overflow: dict = field(default_factory=dict)
     pad_id: int = 0
     audit: leakage.Audit | None = None  # the leakage audit (privacy), planned from the data
+    tasks: list = field(default_factory=list)  # what forgetting is measured on (train.update)
+    update: dict = field(default_factory=dict)  # replay decided: replay_fraction, n_replayed
 
 
 # ---------------------------------------------------------------- data
@@ -145,6 +148,8 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
     train_ex, audit = leakage.plan_audit(
         train_ex, config.privacy, tokenizer, config.seed, max_length
     )
+    # an update replays its ancestors' training rows (never their validation rows)
+    train_ex, planned = update.plan_update(config, train_ex, config.seed)
     test_ex = []
     if config.test_file:
         test_ex = validated(
@@ -168,7 +173,10 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
         "duplicates": train_report.n_duplicates,
         "windowed": train_report.n_windowed,
     }
-    return Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id, audit)
+    tasks = update.forgetting_tasks(config)
+    prepared = Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id, audit)
+    prepared.tasks, prepared.update = tasks, planned
+    return prepared
 
 
 # ---------------------------------------------------------------- setup
@@ -324,6 +332,15 @@ def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved
     ]
     if data.audit is not None:
         result["leakage"] = data.audit.run(model, tokenizer, device=device)
+    if data.tasks:  # forgetting: the ancestors' tasks and the retention set
+        result["forgetting"] = evaluate_tasks(
+            model,
+            tokenizer,
+            data.tasks,
+            device=device,
+            max_new_tokens=config.forgetting.max_new_tokens,
+            max_tokens=budget,
+        )
     return result
 
 
@@ -370,6 +387,9 @@ def train_loop(
     total, every = resolved["total_steps"], resolved["eval_every"]
     budget, gc = resolved["token_budget"], resolved["gradient_checkpointing"]
     autocast = autocast_for(resolved)
+    penalty = update.Penalty.for_run(
+        model, resolved, config.tuning
+    )  # an update's pull to its parent
     bar = tqdm(
         total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
     )
@@ -381,19 +401,25 @@ def train_loop(
             started = time.perf_counter()
             step = batches[state["batch"]]
             n_tokens = sum(targets[i] for i in step)
-            loss_value, seen = 0.0, 0
+            loss_value, pulled, seen = 0.0, 0.0, 0
             for part in token_groups(step, lengths, budget):
                 batch = collate_or_pack([data.train[i] for i in part], pad, device)
                 recompute = checkpointed(gc, budget, sum(lengths[i] for i in part)) if gc else None
                 # held over the backward too: checkpointing recomputes the layers there
                 with training_pass(model, batch, compiled=resolved["compile"], recompute=recompute):
                     with autocast:
-                        loss_sum, _, _ = trained_token_loss(model, batch)
+                        if penalty is None:
+                            loss_sum, extra = trained_token_loss(model, batch)[0], None
+                        else:
+                            loss_sum, extra = penalty.micro(model, batch)
+                    objective = loss_sum if extra is None else loss_sum + extra
                     # each part's share of the step's mean: the gradients sum to the whole batch's
-                    (loss_sum / max(n_tokens, 1)).backward()
+                    (objective / max(n_tokens, 1)).backward()
                 loss_value += loss_sum.item() / max(n_tokens, 1)
+                pulled += 0.0 if extra is None else extra.item() / max(n_tokens, 1)
                 seen += sum(lengths[i] for i in part)
             check_finite(loss_value, state["step"] + 1)
+            pulled += penalty.step(model) if penalty is not None else 0.0
             grad_norm = optimizer_step(params, optimizer, scheduler, config)
             state["step"] += 1
             state["batch"] += 1
@@ -410,6 +436,7 @@ def train_loop(
                     "tokens": seen,
                     "trained_tokens": n_tokens,
                 }
+                | ({"penalty": round(pulled, 5)} if penalty is not None else {})
             )
             bar.update(1)
             bar.set_postfix(loss=f"{loss_value:.3f}", tok_s=f"{tps:.0f}")
@@ -510,6 +537,7 @@ def run_sft(
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
     resolved = resolve_auto(config, len(data.train), max_length, parameters)
+    resolved |= update.resolve_update(config, data.update)
     loop, planned = train_loop, config
     if config.privacy.dp:  # DP-SGD: its own loop (train.dp), eager layers, no recompute
         from tunelab.train import dp
@@ -547,6 +575,15 @@ def run_sft(
     sections = [dp.privacy_section(outcome["privacy"])] if config.privacy.dp else []
     report = evaluation_report(facts, base, tuned, sections + leakage.audit_sections(base, tuned))
     report.rows += leakage.audit_rows(base, tuned)
+    if "forgetting" in base and "forgetting" in tuned:
+        limits = config.forgetting
+        report.forgetting = forgetting_rows(
+            base["forgetting"],
+            tuned["forgetting"],
+            max_loss_increase=limits.max_loss_increase,
+            max_accuracy_drop=limits.max_accuracy_drop,
+        )
+        report.sections.append(forgetting_section(report.forgetting))
     write_report(run_dir, report)
     return report.to_dict()
 

@@ -29,11 +29,91 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
+from tunelab.data.render import IGNORE
 from tunelab.data.split import split_examples
 from tunelab.data.validate import load_examples
-from tunelab.models.forward import causal_lm
+from tunelab.eval.forgetting import Task, ancestor_tasks, retention_task
+from tunelab.models.catalog import BUILTINS
+from tunelab.models.forward import causal_lm, trained_token_loss
 
 MAX_AUTO_REPLAY = 0.5
+AUTO_WEIGHT = {"kl": 0.1, "l2": 1e-3}
+
+
+def plan_update(config, train_examples: list, seed: int) -> tuple[list, dict]:
+    """The training examples with the ancestors' replayed rows added (after them), and what
+    was decided: ``replay_fraction``, ``n_replayed``."""
+    settings = config.update
+    ancestors = [a.model_dump() for a in settings.ancestors]
+    pool = ancestor_training_rows(ancestors) if ancestors else []
+    fraction = settings.replay
+    if fraction == "auto":
+        fraction = auto_replay_fraction(len(pool), len(train_examples))
+    replayed = replay_rows(pool, len(train_examples), fraction, seed)
+    return train_examples + replayed, {"replay_fraction": fraction, "n_replayed": len(replayed)}
+
+
+def forgetting_tasks(config) -> list[Task]:
+    """What the run measures forgetting on: each ancestor's validation rows and test questions,
+    and the retention set."""
+    tasks = [t for a in config.update.ancestors for t in ancestor_tasks(a.model_dump())]
+    retention = config.forgetting.retention
+    if retention == "auto":
+        retention = bool(config.update.ancestors) or config.model in BUILTINS
+    return tasks + ([retention_task()] if retention else [])
+
+
+def resolve_update(config, planned: dict) -> dict:
+    """The update's resolved values (saved in run.json): replay and the penalty; nothing for a
+    run that is not an update and asks for no penalty."""
+    if not config.update.ancestors and config.update.penalty in ("auto", "none"):
+        return {}
+    penalty = config.update.penalty
+    if penalty == "auto":
+        penalty = (
+            "none" if not config.update.ancestors else "kl" if config.tuning == "lora" else "l2"
+        )
+    weight = config.update.penalty_weight
+    if weight == "auto":
+        weight = AUTO_WEIGHT.get(penalty, 0.0)
+    return planned | {"penalty": penalty, "penalty_weight": weight}
+
+
+class Penalty:
+    """The pull towards the parent inside a training step: ``micro`` gives a micro-batch's loss
+    and its KL term (kl), ``step`` adds the weights' term once per step (l2)."""
+
+    def __init__(self, model, kind: str, weight: float, lora: bool):
+        self.kind, self.weight, self.lora = kind, weight, lora
+        self.parent = None
+        if kind == "l2" and not lora:  # full fine-tuning: the starting weights, kept once
+            self.parent = {
+                n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+            }
+
+    @classmethod
+    def for_run(cls, model, resolved: dict, tuning: str):
+        kind = resolved.get("penalty", "none")
+        if kind == "none" or not resolved.get("penalty_weight"):
+            return None
+        return cls(model, kind, float(resolved["penalty_weight"]), tuning == "lora")
+
+    def micro(self, model, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(summed cross-entropy, weighted summed KL or None) of a micro-batch."""
+        if self.kind != "kl":
+            return trained_token_loss(model, batch)[0], None
+        loss, _, _, logits = trained_token_loss(model, batch, keep_logits=True)
+        keep = batch["labels"][:, 1:] != IGNORE
+        return loss, self.weight * kl_to_parent(logits, parent_logits(model, batch, keep))
+
+    def step(self, model) -> float:
+        """The l2 term, its gradient added (call before the optimizer step); 0 for kl."""
+        if self.kind != "l2":
+            return 0.0
+        distance = lora_l2(model) if self.lora else full_l2(model, self.parent)
+        term = self.weight * distance
+        term.backward()
+        return float(term.detach())
 
 
 def auto_replay_fraction(n_old: int, n_new: int) -> float:
