@@ -157,3 +157,27 @@ def test_local_runs_register_and_a_version_or_alias_is_a_base_chat_and_eval_mode
         assert json.loads(capsys.readouterr().out)["generation"]["n"] == 2
     assert main(["eval", "no-such-alias", "--data", str(test_file)]) == 2
     assert "model_not_found" in capsys.readouterr().err
+
+
+def test_data_check_knows_preference_files(tmp_path, capsys):
+    rows = [
+        {
+            "input": {"messages": [{"role": "user", "content": f"question {i}"}]},
+            "preferred_output": [{"role": "assistant", "content": f"good answer {i}"}],
+            "non_preferred_output": [{"role": "assistant", "content": f"bad answer {i}"}],
+        }
+        for i in range(12)
+    ]
+    rows[3]["preferred_output"] = rows[3]["non_preferred_output"]
+    path = write_jsonl(tmp_path / "prefs.jsonl", rows)
+    assert main(["data", "check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "line 4 /non_preferred_output/0/content: [identical_outputs]" in out
+    assert "dpo data: 11 preference pairs" in out
+    kto = [
+        {"input": r["input"], "output": r["preferred_output"], "label": i % 2 == 0}
+        for i, r in enumerate(rows)
+    ]
+    assert main(["data", "check", str(write_jsonl(tmp_path / "kto.jsonl", kto)), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["kind"] == "kto" and result["stats"]["desirable"] == 6

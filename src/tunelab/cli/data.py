@@ -50,15 +50,21 @@ def register(sub) -> None:
 
 
 def check_command(args) -> int:
+    from tunelab.jobs.datasets import check_preference, detect_kind
     from tunelab.train.plan import check_file
 
-    result = check_file(
-        args.file,
-        model=args.model,
-        purpose=args.purpose,
-        max_length=args.max_length,
-        epochs=args.epochs,
-    )
+    train_data = args.purpose != "eval" and args.file.is_file()
+    kind = detect_kind(args.file) if train_data else "supervised"
+    if kind != "supervised":  # preference pairs (DPO) or labelled rows (KTO): their validator
+        result = check_preference(args.file, kind) | {"kind": kind}
+    else:
+        result = check_file(
+            args.file,
+            model=args.model,
+            purpose=args.purpose,
+            max_length=args.max_length,
+            epochs=args.epochs,
+        )
     if args.json:
         print(json.dumps(result, indent=1))
         return 0 if result["ok"] else 2
@@ -124,6 +130,11 @@ def render_check(result: dict) -> str:
             f"examples: {stats['examples']}  duplicates: {stats['duplicates']} "
             f"({stats['duplicate_ratio']:.1%})",
         ]
+        if result.get("kind") in ("dpo", "kto"):
+            lines.append(
+                f"{result['kind']} data: {stats['pairs']} preference pairs, "
+                f"{stats['desirable']} desirable and {stats['undesirable']} undesirable rows"
+            )
         if "tokens_total" in stats:
             t = stats["tokens_per_example"]
             lines += [
