@@ -467,6 +467,9 @@ def test_the_promotion_gate_refuses_a_version_that_forgot_unless_forced(store, c
     registry.register_model(
         store, v2, job_id=job.id, base=DEFAULT_MODEL, run_dir=Path(job.run_dir), parent=v1
     )  # registered again: the record now holds the forgetting table
+    assert main(["models", "show", v2]) == 0
+    shown = capsys.readouterr().out
+    assert "forgetting: task" in shown and re.search(r"v1: test\s+accuracy.*-0\.3500\s+OVER", shown)
     aliases.set_alias(store, "production", v1)
     refused = error_of(lambda: aliases.set_alias(store, "production", v2))
     assert refused.code == "forgetting_gate" and refused.status_code == 409

@@ -207,6 +207,21 @@ def print_version(model: dict) -> None:
         ]
         print()
         print(format_table(rows, ("metric", "base", "tuned", "change")))
+    forgetting = (model.get("config") or {}).get("forgetting")
+    if forgetting:  # what this version lost against its parent (the promotion gate reads it)
+        rows = [
+            (
+                r["task"],
+                r["metric"],
+                _num(r["parent"]),
+                _num(r["new"]),
+                _num(r["change"], "+"),
+                "OVER" if r["over"] else "ok",
+            )
+            for r in forgetting
+        ]
+        print()
+        print(format_table(rows, ("forgetting: task", "metric", "parent", "new", "change", "")))
     if model.get("lineage"):
         print()
         print("lineage:")
