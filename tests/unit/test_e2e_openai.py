@@ -106,3 +106,41 @@ def test_sdk_bad_file_fails_in_validation_with_the_line(stack, tmp_path):
         client.chat.completions.create(
             model="ft:tiny:nope:ftjob-000", messages=[{"role": "user", "content": "hi"}]
         )
+
+
+def test_an_update_through_the_sdk_from_a_fine_tuned_id_measures_forgetting(stack, tmp_path):
+    """v1 from the base, v2 from v1's id: v2 replays v1's rows and its job carries the table."""
+    import json
+    from pathlib import Path
+
+    client = stack
+
+    def upload(rows):
+        path = write_jsonl(tmp_path / f"d{len(rows)}.jsonl", rows)
+        with open(path, "rb") as fh:
+            return client.files.create(file=fh, purpose="fine-tune").id
+
+    hp = {"n_epochs": 1, "batch_size": 4}
+    v1 = client.fine_tuning.jobs.create(
+        model="tiny", training_file=upload(toy_rows(24)), hyperparameters=hp, seed=1
+    )
+    v1 = wait_for(client, v1.id)
+    assert v1.status == "succeeded", v1.error
+    closed = [
+        dict(r, messages=[*r["messages"][:2], {"role": "assistant", "content": "Closed."}])
+        for r in toy_rows(20)
+    ]
+    v2 = client.fine_tuning.jobs.create(
+        model=v1.fine_tuned_model, training_file=upload(closed), hyperparameters=hp, seed=1
+    )
+    v2 = wait_for(client, v2.id)
+    assert v2.status == "succeeded", v2.error
+    forgetting = v2.model_extra["forgetting"]
+    tasks = {row["task"] for row in forgetting}
+    assert f"{v1.fine_tuned_model}: validation" in tasks and "retention (general ability)" in tasks
+    assert all({"parent", "new", "change", "over"} <= set(row) for row in forgetting)
+    listed = client.fine_tuning.jobs.list_events(v2.id, limit=100).data
+    assert any("Forgetting measured" in e.message for e in listed)
+    run_dir = next(Path(tmp_path).rglob(f"{v2.id}/run.json")).parent
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["resolved"]["n_replayed"] > 0 and run["resolved"]["penalty"] == "kl"
