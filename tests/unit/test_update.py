@@ -173,3 +173,14 @@ def test_an_update_from_a_version_replays_pulls_and_reports_forgetting(
     assert main(["models", "show", v2["model_id"], "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["parent"] == v1["model_id"]
+
+
+def test_recorded_data_paths_are_found_absolute_relative_or_not_at_all(tmp_path, monkeypatch):
+    from tunelab.jobs.ancestry import _existing
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.jsonl").write_text("{}\n")
+    monkeypatch.chdir(tmp_path)
+    assert _existing("data/a.jsonl", None) == str(tmp_path / "data" / "a.jsonl")  # as started
+    assert _existing("a.jsonl", str(tmp_path / "data")) == str(tmp_path / "data" / "a.jsonl")
+    assert _existing("gone.jsonl", str(tmp_path)) is None and _existing(None, None) is None

@@ -34,12 +34,21 @@ def ancestors_of(store: Store, model_id: str) -> list[dict]:
         config = (row.config or {}).get("config") or {}
         data = {key: config.get(key) for key in KEYS}
         for key in ("train_file", "validation_file", "test_file"):
-            path = data[key]
-            if path and not Path(path).is_absolute() and row.run_dir:
-                path = str(Path(row.run_dir) / path)
-            data[key] = path if path and Path(path).exists() else None
+            data[key] = _existing(data[key], row.run_dir)
         if data["train_file"] or data["validation_file"] or data["test_file"]:
             entry = {"model": step["id"]} | {k: v for k, v in data.items() if v is not None}
             if not out or out[-1]["model"] != entry["model"]:
                 out.append(entry)
     return out
+
+
+def _existing(path: str | None, run_dir: str | None) -> str | None:
+    """A recorded data path made absolute, if the file is still there: as recorded (runs
+    record absolute paths; older ones a path relative to where they were started), else
+    relative to the run folder."""
+    if not path:
+        return None
+    for candidate in (Path(path), Path(run_dir or ".") / path):
+        if candidate.is_file():
+            return str(candidate.resolve())
+    return None

@@ -170,7 +170,8 @@ def load_config(path: Path | None = None, overrides: dict | None = None) -> Base
             raise ConfigError(f"{path}: the config must be a mapping of keys to values")
         for key in PATH_KEYS:
             if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
-                data[key] = str(Path(path).parent / data[key])
+                # absolute: run.json (a resume, an update's ancestors) outlives the working dir
+                data[key] = str((Path(path).parent / data[key]).resolve())
     return validate_config(_merge(data, overrides or {}), source)
 
 
