@@ -184,3 +184,25 @@ def test_recorded_data_paths_are_found_absolute_relative_or_not_at_all(tmp_path,
     assert _existing("data/a.jsonl", None) == str(tmp_path / "data" / "a.jsonl")  # as started
     assert _existing("a.jsonl", str(tmp_path / "data")) == str(tmp_path / "data" / "a.jsonl")
     assert _existing("gone.jsonl", str(tmp_path)) is None and _existing(None, None) is None
+
+
+def test_the_kl_is_taken_on_the_replayed_rows_only(tiny_model_dir, tmp_path):
+    from tunelab.data.batches import pack
+    from tunelab.models.attention import packed_attention
+    from tunelab.train.update import Penalty
+
+    model, tokenizer = tiny(tiny_model_dir, lora=True)  # random B: the adapter moves the model
+    path = write_jsonl(tmp_path / "d.jsonl", toy_rows(12))
+    rows = [render_example(tokenizer, e) for e in load_examples(path)[:3]]
+    penalty = Penalty(model, "kl", 1.0, lora=True)
+    with torch.no_grad():
+        padded = collate(rows, tokenizer.pad_token_id or 0, "cpu")
+        _, every = penalty.micro(model, padded)
+        parts = [penalty.micro(model, padded, [i == k for i in range(3)])[1] for k in range(3)]
+        assert penalty.micro(model, padded, [False] * 3)[1] is None
+        assert float(sum(parts)) == pytest.approx(float(every), rel=1e-4) and float(parts[0]) > 0
+        packed = pack(rows, "cpu")
+        with packed_attention(model):
+            same = [penalty.micro(model, packed, [i == k for i in range(3)])[1] for k in range(3)]
+    for a, b in zip(parts, same, strict=True):
+        assert float(a) == pytest.approx(float(b), rel=1e-3)  # a packed row's segments too

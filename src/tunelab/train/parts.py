@@ -371,8 +371,9 @@ class UpdateSettings(BaseModel):
     penalty: Literal["auto", "kl", "l2", "none"] = Field(
         "auto",
         description="A pull towards the parent: kl (KL from its next-token distribution on the "
-        "trained positions; LoRA: the adapter off, no second copy), l2 (squared distance of the "
-        "weights), none. auto: kl for LoRA updates, l2 for full ones, none when not an update.",
+        "trained positions of the replayed rows, or of every row when none is replayed; LoRA: "
+        "the adapter off, no second copy), l2 (squared distance of the weights), none. auto: kl "
+        "for LoRA updates, l2 for full ones, none when not an update.",
     )
     penalty_weight: Annotated[float | Auto, AfterValidator(_weight_or_auto)] = Field(
         "auto",

@@ -173,6 +173,10 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
         "duplicates": train_report.n_duplicates,
         "windowed": train_report.n_windowed,
     }
+    # the rows of the replayed examples come last: the KL penalty is taken on those
+    planned["first_replayed_row"] = len(train) - sum(
+        len(rows) for rows in train_rows[len(train_rows) - planned["n_replayed"] :]
+    )
     tasks = update.forgetting_tasks(config)
     prepared = Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id, audit)
     prepared.tasks, prepared.update = tasks, planned
@@ -387,9 +391,9 @@ def train_loop(
     total, every = resolved["total_steps"], resolved["eval_every"]
     budget, gc = resolved["token_budget"], resolved["gradient_checkpointing"]
     autocast = autocast_for(resolved)
-    penalty = update.Penalty.for_run(
-        model, resolved, config.tuning
-    )  # an update's pull to its parent
+    penalty = update.Penalty.for_run(model, resolved, config.tuning)  # the pull to the parent
+    replay = bool(data.update.get("n_replayed"))  # with replayed rows, the KL is taken on them
+    first_replayed = data.update.get("first_replayed_row", len(data.train))
     bar = tqdm(
         total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
     )
@@ -411,7 +415,8 @@ def train_loop(
                         if penalty is None:
                             loss_sum, extra = trained_token_loss(model, batch)[0], None
                         else:
-                            loss_sum, extra = penalty.micro(model, batch)
+                            replayed = [i >= first_replayed for i in part] if replay else None
+                            loss_sum, extra = penalty.micro(model, batch, replayed)
                     objective = loss_sum if extra is None else loss_sum + extra
                     # each part's share of the step's mean: the gradients sum to the whole batch's
                     (objective / max(n_tokens, 1)).backward()

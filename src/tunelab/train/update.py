@@ -10,7 +10,9 @@ above it (``jobs.ancestry``). Two things then keep the new model close to its pa
   old rows as new ones when the old data is at least as large. The draw is seeded and exact.
 - **A penalty** towards the parent, added to every step's loss:
   - ``kl``: the KL divergence from the parent's next-token distribution to the new model's, on
-    the trained positions of the batch (new and replayed rows). With LoRA the parent is the
+    the trained positions of the replayed rows (so the old rows keep the parent's whole
+    distribution while the new rows learn what it did not know; on every row when nothing is
+    replayed). With LoRA the parent is the
     same weights with the adapter off, so it costs one more forward pass without gradients,
     and no second copy of the model.
   - ``l2``: the squared distance of the weights from the parent's, ``sum ||W - W_parent||^2``;
@@ -98,12 +100,21 @@ class Penalty:
             return None
         return cls(model, kind, float(resolved["penalty_weight"]), tuning == "lora")
 
-    def micro(self, model, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(summed cross-entropy, weighted summed KL or None) of a micro-batch."""
-        if self.kind != "kl":
+    def micro(
+        self, model, batch: dict, replayed: list[bool] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(summed cross-entropy, weighted summed KL or None) of a micro-batch. ``replayed``:
+        which of its rows (segments, when packed) are the ancestors' rows: the KL is taken on
+        those only (None: on every row), so the new rows learn what the parent did not know
+        while the old ones keep the parent's whole next-token distribution."""
+        if self.kind != "kl" or (replayed is not None and not any(replayed)):
             return trained_token_loss(model, batch)[0], None
         loss, _, _, logits = trained_token_loss(model, batch, keep_logits=True)
         keep = batch["labels"][:, 1:] != IGNORE
+        if replayed is not None:
+            chosen = torch.tensor(replayed, device=keep.device)[position_rows(batch, keep)]
+            logits, keep = logits[chosen], keep.clone()
+            keep[keep.clone()] = chosen
         return loss, self.weight * kl_to_parent(logits, parent_logits(model, batch, keep))
 
     def step(self, model) -> float:
@@ -187,6 +198,17 @@ def parent_logits(model, batch: dict, keep: torch.Tensor, context=nullcontext) -
             input_ids=batch["input_ids"], use_cache=False, **inputs
         ).last_hidden_state
         return lm.get_output_embeddings()(hidden[:, :-1][keep]).float()
+
+
+def position_rows(batch: dict, keep: torch.Tensor) -> torch.Tensor:
+    """The row (padded batch) or segment (packed row) of each trained position, [N]."""
+    if "cu_seq_lens_q" in batch:  # one packed row: segments end at cu_seq_lens[1:]
+        positions = torch.nonzero(keep[0]).flatten()
+        return torch.searchsorted(
+            batch["cu_seq_lens_q"][1:].to(positions.device), positions, right=True
+        )
+    rows = torch.arange(keep.shape[0], device=keep.device).unsqueeze(1).expand_as(keep)
+    return rows[keep]
 
 
 def kl_to_parent(logits: torch.Tensor, parent: torch.Tensor) -> torch.Tensor:
