@@ -65,6 +65,7 @@ def test_few_steps_then_generate(home, tmp_path):
             "batch_size": 4,
             "samples": 1,
             "max_new_tokens": 8,
+            "forgetting": {"retention": False},  # the next test checks the retention set
         },
     )
     report = run_sft(config, progress=False)

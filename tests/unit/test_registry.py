@@ -430,7 +430,7 @@ def test_a_database_from_before_the_registry_upgrades_in_place(tmp_path, monkeyp
                 "VALUES ('ft:tiny:old:ftjob-1', 'tiny', 1767225600, 0)"
             )
         )
-    assert migrations.migrate(engine) == ["m002_model_registry"]
+    assert migrations.migrate(engine) == ["m002_model_registry", "m003_feedback"]
     old = registry.get_model(Store(engine), "ft:tiny:old:ftjob-1")
     assert old["parent"] is None and old["metrics"] == [] and old["lineage"][0]["id"] == "tiny"
     aliases.set_alias(Store(engine), "legacy", "ft:tiny:old:ftjob-1")
