@@ -296,6 +296,23 @@ def test_keys_inside_tool_arguments_are_reported_not_renamed():
     assert sum(f.type == "EMAIL" for _, f in found) == 2
 
 
+def test_a_worker_scan_looks_up_exactly_the_strings_the_scrubber_redacts():
+    # pii_files' workers run Scrubber.scan; the writing process then finds every string it
+    # redacts among theirs, so the two walks must visit the same strings.
+    record = tool_record({"anna@example.com": "owner", "to": "bob@example.com", "n": [1, "x"]})
+    record["messages"].append({"role": "user", "content": '["Jane Doe", {"k": "v"}]'})
+    record["extra"] = {"Olga Petrova": None, "nested": ["+44 20 7946 0958", 3.5]}
+    scanned, scrubbed = Scrubber(keep_found=True), Scrubber(keep_found=True)
+    scanned.scan(record)
+    _, found = scrubbed.scrub_record(record)
+    assert list(scanned.found) == list(scrubbed.found) and scanned.found == scrubbed.found
+    assert "owner" in scanned.found and '["Jane Doe", {"k": "v"}]' not in scanned.found
+    last = len(record["messages"]) - 1
+    assert {"/extra/nested/0", "/extra/Olga Petrova", f"/messages/{last}/content/0"} <= {
+        pointer for pointer, _ in found
+    }
+
+
 def test_keys_and_system_prompts_are_scanned():
     record = {
         "messages": [

@@ -64,16 +64,34 @@ def find_in_values(values: list) -> dict:
 
     scrubber = Scrubber(keep_found=True)
     for value in values:
-        scrubber.scrub_record(value)
+        scrubber.scan(value)
+    return scrubber.found
+
+
+def find_in_lines(bodies: list) -> dict:
+    """In a worker: ``find_in_values`` of JSONL line bodies (None: nothing to scan), parsed here
+    so that the writing process sends text, not records; a body that is not JSON is plain text."""
+    from tunelab.data.privacy import Scrubber
+
+    scrubber = Scrubber(keep_found=True)
+    for body in bodies:
+        if body is None:
+            continue
+        try:
+            value = json.loads(body)
+        except ValueError:
+            value = body
+        scrubber.scan(value)
     return scrubber.found
 
 
 def primed_blocks(
-    blocks: Iterable[list], value_of: Callable, workers: int
+    blocks: Iterable[list], value_of: Callable, workers: int, find: Callable = find_in_values
 ) -> Iterator[tuple[list, dict]]:
     """Each block with what the detectors find in its strings: ``{}`` with one process (the
-    caller's scrubber finds them itself), else computed by ``workers`` processes, in order, at
-    most two blocks per worker in flight."""
+    caller's scrubber finds them itself), else computed by ``workers`` processes running
+    ``find`` on the block's ``value_of`` each item, in order, at most two blocks per worker in
+    flight."""
     if workers <= 1:
         for block in blocks:
             yield block, {}
@@ -85,9 +103,7 @@ def primed_blocks(
         def submit() -> None:
             block = next(it, None)
             if block is not None:
-                window.append(
-                    (block, pool.apply_async(find_in_values, ([value_of(v) for v in block],)))
-                )
+                window.append((block, pool.apply_async(find, ([value_of(v) for v in block],))))
 
         for _ in range(2 * workers):
             submit()
@@ -137,12 +153,11 @@ def _parsed_lines(src) -> Iterator[tuple]:
 
 
 def _scrub_jsonl(src, dst, report: PrivacyReport, scrubber, redact: bool, workers: int) -> None:
-    def scanned(line: tuple):
-        value = line[5]
-        return value[0] if isinstance(value, tuple) else value
+    def body(line: tuple) -> str | None:
+        return None if line[5] is None else line[3]
 
     blocks = chunked(_parsed_lines(src))
-    for block, found_ahead in primed_blocks(blocks, scanned, workers):
+    for block, found_ahead in primed_blocks(blocks, body, workers, find_in_lines):
         scrubber.prime(found_ahead)
         for lineno, raw, bom, body, ending, value in block:
             if value is None:

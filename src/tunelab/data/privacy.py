@@ -220,44 +220,81 @@ class Scrubber:
         Returns ``(new record, [(pointer, finding)])``.
         """
         found: list[tuple[str, Finding]] = []
-        return self._value(record, "", found, None, True), found
+        return self._value(record, (), found, None, True), found
 
-    def _value(self, value: object, pointer: str, found: list, key, redact_keys: bool) -> object:
+    def scan(self, value: object) -> None:
+        """Run the detectors on every string ``scrub_record`` would look at in ``value``, in the
+        same order, building nothing (what a worker process of ``pii_files`` does)."""
         if isinstance(value, str):
-            return self._string(value, pointer, found, key)
+            inner = _json_inside(value)
+            if inner is None:
+                self._find(value)
+            else:
+                self.scan(inner)
+        elif isinstance(value, list):
+            for item in value:
+                self.scan(item)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str):
+                    self._find(k)
+                self.scan(v)
+
+    # ``path`` is a linked list ``(parent path, segment)``: the JSON pointer is only written out
+    # for a string where something was found (most strings hold nothing).
+    def _value(self, value: object, path: tuple, found: list, key, redact_keys: bool) -> object:
+        if isinstance(value, str):
+            return self._string(value, path, found, key)
         if isinstance(value, list):
-            return [
-                self._value(v, f"{pointer}/{i}", found, key, redact_keys)
-                for i, v in enumerate(value)
-            ]
+            return [self._value(v, (path, i), found, key, redact_keys) for i, v in enumerate(value)]
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
-                child = f"{pointer}/{escape_pointer(str(k))}"
+                child = (path, k)
                 new_key = k
                 if isinstance(k, str):
                     new_key, key_found = self.redact(k)
-                    found += [(child, f) for f in key_found]
+                    if key_found:
+                        found += [(_pointer(child), f) for f in key_found]
                     new_key = new_key if redact_keys else k
                 string_key = k if isinstance(k, str) else None
                 out[new_key] = self._value(v, child, found, string_key, redact_keys)
             return out
         return value
 
-    def _string(self, text: str, pointer: str, found: list, key: str | None) -> str:
-        stripped = text.strip()
-        if stripped[:1] in "{[" and stripped[-1:] in "}]":
-            try:
-                inner = json.loads(stripped)
-            except ValueError:
-                inner = None
-            if isinstance(inner, (dict, list)):
-                before = len(found)
-                scrubbed = self._value(inner, pointer, found, None, False)
-                return text if len(found) == before else dump_like(scrubbed, stripped)
+    def _string(self, text: str, path: tuple, found: list, key: str | None) -> str:
+        inner = _json_inside(text)
+        if inner is not None:
+            before = len(found)
+            scrubbed = self._value(inner, path, found, None, False)
+            return text if len(found) == before else dump_like(scrubbed, text.strip())
         new, findings = self.redact(text, key=key)
-        found += [(pointer, f) for f in findings]
+        if findings:
+            pointer = _pointer(path)
+            found += [(pointer, f) for f in findings]
         return new
+
+
+def _json_inside(text: str) -> dict | list | None:
+    """The object or array a string holds as JSON (tool-call arguments), else None."""
+    stripped = text.strip()
+    if stripped[:1] in "{[" and stripped[-1:] in "}]":
+        try:
+            inner = json.loads(stripped)
+        except ValueError:
+            return None
+        if isinstance(inner, (dict, list)):
+            return inner
+    return None
+
+
+def _pointer(path: tuple) -> str:
+    """The RFC 6901 pointer of a ``_value`` path."""
+    segments = []
+    while path:
+        path, segment = path
+        segments.append(f"/{escape_pointer(str(segment))}")
+    return "".join(reversed(segments))
 
 
 def _normalize(finding: Finding) -> str:
