@@ -6,7 +6,7 @@ ignored setting. Responses are plain dicts made by ``jobs.shapes`` (``job_to_ope
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -120,6 +120,11 @@ class CreateJobRequest(BaseModel):
         None, description="Random seed; the same seed and data give the same weights."
     )
     method: Method | None = Field(None, description="The training method (supervised).")
+    tuning: Literal["lora", "full"] | None = Field(
+        None,
+        description="tunelab's (``extra_body``): what is trained: ``lora`` adapters (the "
+        "default) or every weight (``full``), as the config's ``tuning`` key.",
+    )
     privacy: JobPrivacy | None = Field(
         None,
         description="tunelab's (the SDK sends it with ``extra_body``): the config's privacy "

@@ -40,6 +40,7 @@ def create_fine_tuning_job(
     suffix: str | None = None,
     seed: int | None = None,
     privacy: dict | None = None,
+    tuning: str | None = None,
     extra_bases: dict[str, str | Path] | None = None,
 ) -> Job:
     """Check the request and record the job in ``validating_files``; a worker takes it from there.
@@ -59,6 +60,7 @@ def create_fine_tuning_job(
     settings = check_privacy(privacy)
     stored_method["pii_policy"] = settings.pii
     stored_method["privacy"] = settings.model_dump(mode="json", exclude={"pii"})
+    stored_method["tuning"] = check_tuning(tuning, settings)
     return queue.create_job(
         store,
         model=model,
@@ -84,6 +86,29 @@ def check_privacy(privacy: Any) -> PrivacySettings:
         first = err.errors()[0]
         where = ".".join(["privacy", *(str(part) for part in first["loc"])])
         raise TunelabError(f"{where}: {first['msg']}", code="invalid_value", param=where) from None
+
+
+TUNINGS = ("lora", "full")
+
+
+def check_tuning(tuning: Any, privacy: PrivacySettings) -> str:
+    """The job's ``tuning`` (tunelab's extension, the config's key): ``lora`` unless given."""
+    if tuning is None:
+        return "lora"
+    if tuning not in TUNINGS:
+        raise TunelabError(
+            f"tuning must be one of {', '.join(TUNINGS)}, not {tuning!r}.",
+            code="invalid_value",
+            param="tuning",
+        )
+    if tuning == "full" and privacy.dp is not None:
+        raise TunelabError(
+            "privacy.dp trains LoRA adapters only (per-example gradients of every weight do "
+            "not fit); tuning is 'full': use tuning lora or remove privacy.dp.",
+            code="invalid_value",
+            param="tuning",
+        )
+    return tuning
 
 
 def training_base(store: Store, model: str, extra_bases: dict[str, str | Path] | None) -> str:

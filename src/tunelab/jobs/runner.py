@@ -155,6 +155,8 @@ def build_config(store: Store, job: Job, run_dir: Path, files: dict):
     ref = base_reference(job)
     if "update" in method.config.model_fields and ref.startswith("ft:"):  # an update
         values["update"] = {"ancestors": ancestry.ancestors_of(store, ref)}
+    if "tuning" in method.config.model_fields and (job.method or {}).get("tuning"):
+        values["tuning"] = job.method["tuning"]
     if "privacy" in method.config.model_fields:  # the job's privacy keys; its worker did pii
         values["privacy"] = (job.method or {}).get("privacy", {}) | {"pii": job_pii_policy(job)}
     return load_config(None, values | method.config_values(job.hyperparameters or {}))

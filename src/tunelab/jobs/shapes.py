@@ -59,6 +59,7 @@ def job_to_openai(job: Job) -> dict:
         "queue_reason": job.queue_reason if job.status == "queued" else None,
         # tunelab's: task, parent, new, change, over the threshold (eval.forgetting), once done
         "forgetting": (job.method or {}).get("forgetting"),
+        "tuning": (job.method or {}).get("tuning", "lora"),  # tunelab's: lora or full
     }
 
 
