@@ -21,8 +21,11 @@ import uvicorn
 from fastapi.routing import iter_route_contexts
 
 from tunelab.data.render import IGNORE, Rendered, render_chat, render_text
-from tunelab.jobs import files, queue, requests, worker
+from tunelab.jobs import files, queue, registry, requests, worker
 from tunelab.jobs.states import TERMINAL
+from tunelab.settings import runs_dir
+from tunelab.store.atomic import write_manifest
+from tunelab.store.tables import Job
 
 MAX_BYTES = 10 << 20
 SYSTEM = "You are a helpful assistant."
@@ -327,3 +330,26 @@ def write_run_files(run_dir: Path, base: str, name: str, *, train_sha256: str = 
     }
     (run_dir / "run.json").write_text(json.dumps(record))
     (run_dir / "report.json").write_text(json.dumps(OLD_REPORT))
+
+
+def registered_version(store, model_dir: Path, suffix: str, parent: str | None = None) -> tuple:
+    """A succeeded job with a real random LoRA adapter on the tiny model, registered."""
+    import torch
+
+    with store.session() as s:
+        job = Job(model=parent or "tiny", training_file="file-x", status="succeeded")
+        job.suffix, job.method = suffix, {"base": parent or str(model_dir)}
+        s.add(job)
+        s.flush()
+        job.run_dir = str(runs_dir() / job.id)
+    run_dir = Path(job.run_dir)
+    torch.manual_seed(len(suffix))
+    model, _ = tiny(model_dir, lora=True)
+    model.save_pretrained(str(run_dir / "final"), safe_serialization=True)
+    write_manifest(run_dir / "final")
+    write_run_files(run_dir, str(model_dir), suffix, train_sha256="cd" * 32)
+    model_id = registry.fine_tuned_model_id(job)
+    registry.register_model(
+        store, model_id, job_id=job.id, base=str(model_dir), run_dir=run_dir, parent=parent
+    )
+    return model_id, job

@@ -70,9 +70,7 @@ def server(module_home, tiny_model_dir, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("TUNELAB_HOME", str(module_home))
     url = f"sqlite:///{module_home / 'tunelab.db'}"
-    app = mount(
-        with_ui_routes(create_app(database_url=url, extra_bases={"tiny": str(tiny_model_dir)}))
-    )
+    app = mount(create_app(database_url=url, extra_bases={"tiny": str(tiny_model_dir)}))
     stop = threading.Event()
     kwargs = {"worker_id": "w-ui", "poll_s": 0.2, "stop_event": stop}
     worker = threading.Thread(target=run_worker, args=(url,), kwargs=kwargs, daemon=True)
@@ -84,17 +82,6 @@ def server(module_home, tiny_model_dir, tmp_path_factory):
         stop.set()
         worker.join(60)
         mp.undo()
-
-
-def with_ui_routes(app):
-    """The datasets router, until ``create_app`` includes it (one line in api/app.py)."""
-    from helpers import app_routes
-
-    from tunelab.api.routes import datasets
-
-    if ("GET", "/v1/datasets/{file_id}") not in app_routes(app):
-        app.include_router(datasets.router)
-    return app
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from helpers import ROWS, serve_app, toy_rows, upload, write_run_files
+from helpers import ROWS, serve_app, toy_rows, upload
+from helpers import registered_version as add_version
 
 from tunelab.api.app import create_app
 from tunelab.cli.main import main
 from tunelab.jobs import queue, registry
 from tunelab.settings import runs_dir
-from tunelab.store.atomic import write_manifest
 from tunelab.store.tables import Job
 
 KEY = "k-registry"
@@ -39,30 +39,6 @@ def stack(sqlite_db, bases):
     with serve_app(app) as server:
         yield url, store, server
     engine.close()
-
-
-def add_version(store, model_dir: Path, suffix: str, parent: str | None = None) -> tuple:
-    """A succeeded job with a real random LoRA adapter on the tiny model, registered."""
-    import torch
-    from helpers import tiny
-
-    with store.session() as s:
-        job = Job(model=parent or "tiny", training_file="file-x", status="succeeded")
-        job.suffix, job.method = suffix, {"base": parent or str(model_dir)}
-        s.add(job)
-        s.flush()
-        job.run_dir = str(runs_dir() / job.id)
-    run_dir = Path(job.run_dir)
-    torch.manual_seed(len(suffix))
-    model, _ = tiny(model_dir, lora=True)
-    model.save_pretrained(str(run_dir / "final"), safe_serialization=True)
-    write_manifest(run_dir / "final")
-    write_run_files(run_dir, str(model_dir), suffix, train_sha256="cd" * 32)
-    model_id = registry.fine_tuned_model_id(job)
-    registry.register_model(
-        store, model_id, job_id=job.id, base=str(model_dir), run_dir=run_dir, parent=parent
-    )
-    return model_id, job
 
 
 def sdk(server: str) -> openai.OpenAI:

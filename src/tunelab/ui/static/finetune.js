@@ -29,6 +29,7 @@ function body() {
   if (suffix) job.suffix = suffix;
   const seed = form.elements.seed.value.trim();
   if (seed) job.seed = Number(seed);
+  if (form.elements.tuning.value !== "lora") job.tuning = form.elements.tuning.value;
   job.privacy = { pii: form.elements.pii.value };
   return job;
 }
@@ -39,15 +40,16 @@ function py(value) {
 
 function showCode() {
   const job = body();
-  const { privacy, ...rest } = job;
+  const { privacy, tuning, ...rest } = job;
   const args = Object.entries(rest).map(([k, v]) => `    ${k}=${py(v).replace(/\n/g, "\n    ")},`);
+  const extra = tuning ? { tuning, privacy } : { privacy };
   $("sdk-code").textContent = [
     "from openai import OpenAI",
     "",
     `client = OpenAI(base_url="${location.origin}/v1", api_key="YOUR_KEY")`,
     "job = client.fine_tuning.jobs.create(",
     ...args,
-    `    extra_body={"privacy": ${JSON.stringify(privacy)}},`,
+    `    extra_body=${JSON.stringify(extra)},`,
     ")",
     "print(job.id, job.status)",
   ].join("\n");
@@ -57,7 +59,7 @@ function showCode() {
     `model: ${job.model}`,
     "train_file: train.jsonl        # your local copy of the dataset",
     `method: ${names[method()]}`,
-    "tuning: lora",
+    `tuning: ${form.elements.tuning.value}`,
   ];
   for (const [k, v] of Object.entries(hyperparameters())) lines.push(`${keys[k]}: ${v}`);
   if (job.seed !== undefined) lines.push(`seed: ${job.seed}`);

@@ -3,6 +3,42 @@ import { $, api, bytes, clear, el, number, q, say, showError, start } from "./ap
 let models = [];
 let aliases = [];
 
+// The forgetting gate's verdict on a version, from the table its run measured (eval.forgetting):
+// null when it has none (not an update), else {over: [rows over the threshold], rows}.
+function verdict(model) {
+  const rows = (model.config && model.config.forgetting) || [];
+  if (!rows.length) return null;
+  return { over: rows.filter((r) => r.over), rows };
+}
+
+function change(row) {
+  const pct = (v) => `${(v * 100).toFixed(1)}%`;
+  return row.metric === "accuracy"
+    ? `accuracy ${pct(row.parent)} → ${pct(row.new)}`
+    : `${row.metric} ${number(row.parent)} → ${number(row.new)}`;
+}
+
+function verdictText(model) {
+  const v = verdict(model);
+  if (!v) return "No forgetting table (not trained from another version): the gate lets it through.";
+  if (!v.over.length) return `Within every threshold on ${v.rows.length} measurement(s): the gate lets it through.`;
+  return `Over the threshold: ${v.over.map((r) => `${r.task}: ${change(r)}`).join("; ")}. The gate refuses it unless you promote anyway.`;
+}
+
+function forgettingCell(model) {
+  const v = verdict(model);
+  if (!v) return el("td", {}, "–");
+  const table = el(
+    "table",
+    { class: "list small" },
+    el("caption", { class: "sr" }, `Forgetting of ${model.id}`),
+    el("thead", {}, el("tr", {}, ["task", "parent → new", "over"].map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, v.rows.map((r) => el("tr", { class: r.over ? "bad" : "" }, el("td", {}, r.task), el("td", {}, change(r)), el("td", {}, r.over ? "yes" : "no")))),
+  );
+  const summary = v.over.length ? `forgot: ${v.over.length} over` : "kept: within thresholds";
+  return el("td", { class: v.over.length ? "bad" : "ok" }, el("details", {}, el("summary", {}, summary), table));
+}
+
 function aliasNames(id) {
   return aliases.filter((a) => a.model === id).map((a) => a.name);
 }
@@ -78,6 +114,7 @@ function showAliases() {
         el("th", { scope: "row" }, alias.name),
         el("td", {}, el("code", {}, alias.model)),
         el("td", {}, alias.previous ? el("code", {}, alias.previous) : "–"),
+        el("td", {}, alias.history && alias.history[0] && alias.history[0].forced ? el("span", { class: "tag bad" }, "forced past the gate") : "gate passed"),
         el(
           "td",
           {},
@@ -88,7 +125,7 @@ function showAliases() {
       ),
     );
   }
-  if (!aliases.length) body.append(el("tr", {}, el("td", { colspan: 4 }, "No alias yet: promote a version below.")));
+  if (!aliases.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "No alias yet: promote a version below.")));
 }
 
 function showVersions() {
@@ -104,6 +141,7 @@ function showVersions() {
         el("td", {}, `${m.method || ""} ${m.tuning || ""}`),
         el("td", {}, m.parent ? el("code", {}, m.parent) : m.base),
         el("td", {}, bytes(m.size_bytes)),
+        forgettingCell(m),
         el(
           "td",
           {},
@@ -114,7 +152,13 @@ function showVersions() {
       ),
     );
   }
-  if (!body.rows.length) body.append(el("tr", {}, el("td", { colspan: 5 }, "No version yet: start a fine-tune.")));
+  if (!body.rows.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No version yet: start a fine-tune.")));
+  showVerdict();
+}
+
+function showVerdict() {
+  const chosen = models.find((m) => m.id === $("p-model").value);
+  $("p-verdict").textContent = chosen ? `Forgetting gate: ${verdictText(chosen)}` : "";
 }
 
 async function load() {
@@ -184,5 +228,6 @@ start(async () => {
     promote(false);
   });
   $("gate-force").addEventListener("click", () => promote(true));
+  $("p-model").addEventListener("change", showVerdict);
   await load();
 });
