@@ -22,14 +22,10 @@ SCRIPT = "<script>alert(1)</script>"
 
 @pytest.fixture
 def client(tmp_path, tiny_model_dir):
-    from tunelab.api.routes import datasets
-
     app = create_app(
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
         extra_bases={"tiny": str(tiny_model_dir)},
     )
-    if ("GET", "/v1/datasets/{file_id}") not in app_routes(app):
-        app.include_router(datasets.router)  # until create_app includes it
     with TestClient(mount(app), base_url="http://127.0.0.1") as client:
         yield client
 

@@ -1,27 +1,20 @@
-"""Datasets (tunelab's routes): an uploaded file checked as training data before any job, a
-preview of its rendered examples, and a job's final report.
+"""Datasets (tunelab's routes): an uploaded file checked as training data before any job, and a
+preview of its rendered examples.
 
 ``GET /v1/datasets/{file_id}`` is ``tunelab data check`` for an uploaded file (the validation
 report, personal data, statistics, the time estimate, what ``auto`` would choose);
 ``.../preview`` renders its first examples with the model's chat template and marks the trained
-tokens. ``GET /v1/fine_tuning/jobs/{job_id}/report`` is the job's report.json (base vs tuned,
-sections such as forgetting and the leakage audit). The logic is in ``jobs.datasets``; the web
-UI and any other client call these the same way.
+tokens. The logic is in ``jobs.datasets``; the web UI and any other client call these the same
+way.
 """
 
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from tunelab.api.deps import check_id, get_store
-from tunelab.errors import TunelabError
-from tunelab.jobs import datasets, queue, registry
-from tunelab.jobs.runner import job_run_dir
-from tunelab.store.runs import REPORT
+from tunelab.jobs import datasets
 
 router = APIRouter()
 Model = Query(None, max_length=256, description="Count tokens with this model (default built-in).")
@@ -75,23 +68,3 @@ async def preview_dataset(
         limit=limit,
         extra_bases=request.app.state.extra_bases,
     )
-
-
-@router.get("/v1/fine_tuning/jobs/{job_id}/report")
-def job_report(request: Request, job_id: str) -> dict:
-    """The finished job's report (report.json): rows base vs tuned, facts, samples, sections."""
-    store = get_store(request)
-    job = queue.get_job(
-        store, check_id(job_id, code="job_not_found", param="job_id", what="fine-tuning job")
-    )
-    row = registry.model_row(store, job.fine_tuned_model) if job.fine_tuned_model else None
-    path = Path(row.report_path) if row and row.report_path else job_run_dir(job.id) / REPORT
-    if not path.is_file():
-        raise TunelabError(
-            f"Job {job.id} has no report yet ({job.status}).",
-            code="report_not_found",
-            param="job_id",
-        )
-    report = json.loads(path.read_text(encoding="utf-8"))
-    report.pop("run_dir", None)  # a server path
-    return {"id": job.id, "object": "fine_tuning.job.report", "status": job.status} | report

@@ -41,6 +41,31 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
 
 export const q = (value) => encodeURIComponent(value);
 
+// Server-sent events read from a fetch() Response (EventSource cannot send the API key):
+// onFrame(kind, data) for each frame, kind "message" when it names none; returns at the end.
+export async function readEvents(response, onFrame) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      let kind = "message";
+      const data = [];
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event: ")) kind = line.slice(7);
+        else if (line.startsWith("data: ")) data.push(line.slice(6));
+      }
+      if (data.length) onFrame(kind, data.join("\n"));
+    }
+  }
+}
+
 let asking = null;
 export function askForKey(reason = "") {
   if (asking) return asking;

@@ -1,23 +1,21 @@
-import { $, TERMINAL, api, clear, el, number, q, say, showError, start, stateBadge, when } from "./app.js";
+import { $, ApiError, TERMINAL, api, clear, el, number, q, readEvents, say, showError, start, stateBadge, when } from "./app.js";
 import { lineChart } from "./chart.js";
 
 const jobId = document.body.dataset.id;
 const events = new Map(); // id -> event
 let job = null;
+let lastEvent = null; // the newest event received: a reconnect resumes after it
+let drawing = false;
 
-async function fetchEvents() {
-  // Newest first; page back until an event already seen (or the oldest).
-  let after = null;
-  for (;;) {
-    const page = await api(`/v1/fine_tuning/jobs/${q(jobId)}/events?limit=100${after ? `&after=${q(after)}` : ""}`);
-    let seen = false;
-    for (const event of page.data) {
-      if (events.has(event.id)) seen = true;
-      else events.set(event.id, event);
-    }
-    if (seen || !page.has_more) return;
-    after = page.last_id;
-  }
+function draw() {
+  // many events can arrive at once (a page's worth): draw once per frame
+  if (drawing) return;
+  drawing = true;
+  requestAnimationFrame(() => {
+    drawing = false;
+    showChart();
+    showEvents();
+  });
 }
 
 function ordered() {
@@ -119,26 +117,52 @@ function showReport(report) {
   if (facts.length) $("stopping").textContent = facts.join(" ");
 }
 
-async function refresh() {
-  job = await api(`/v1/fine_tuning/jobs/${q(jobId)}`);
-  await fetchEvents();
-  showJob();
+// The job's events as server-sent events: each event as it is written, the job whenever it
+// changes, "done" at the end. True when the job finished; false when the stream broke.
+async function follow() {
+  const response = await api(`/v1/fine_tuning/jobs/${q(jobId)}/events/stream?after=${q(lastEvent || "")}`, { raw: true });
+  let finished = false;
+  await readEvents(response, (kind, text) => {
+    const data = JSON.parse(text);
+    if (kind === "event") {
+      events.set(data.id, data);
+      lastEvent = data.id;
+      draw();
+    } else if (kind === "job") {
+      job = data;
+      showJob();
+    } else if (kind === "done") {
+      finished = true;
+    }
+  });
+  return finished;
+}
+
+async function finish() {
   showChart();
   showEvents();
-  if (TERMINAL.has(job.status)) {
-    if (job.status === "succeeded") {
-      try {
-        showReport(await api(`/v1/fine_tuning/jobs/${q(jobId)}/report`));
-      } catch (error) {
-        if (error.code !== "report_not_found") throw error;
-      }
-    } else {
-      $("stopping").textContent = `The job ${job.status}; no model was made.`;
+  if (job.status === "succeeded") {
+    try {
+      showReport(await api(`/v1/fine_tuning/jobs/${q(jobId)}/report`));
+    } catch (error) {
+      if (error.code !== "report_not_found") throw error;
     }
-    document.body.dataset.done = job.status;
-    return;
+  } else {
+    $("stopping").textContent = `The job ${job.status}; no model was made.`;
   }
-  setTimeout(() => refresh().catch(showError), 1500);
+  document.body.dataset.done = job.status;
+}
+
+async function watch() {
+  for (;;) {
+    try {
+      if (await follow()) return finish();
+    } catch (error) {
+      if (error instanceof ApiError) throw error; // the API said no: show it
+      // the connection dropped (server restart, network): reconnect after a pause
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
 }
 
 start(async () => {
@@ -152,5 +176,5 @@ start(async () => {
       showError(error);
     }
   });
-  await refresh();
+  await watch();
 });

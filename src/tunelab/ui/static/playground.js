@@ -1,4 +1,4 @@
-import { $, api, clear, el, modelOptions, params, say, showError, start } from "./app.js";
+import { $, api, clear, el, modelOptions, params, readEvents, say, showError, start } from "./app.js";
 
 const form = $("chat-form");
 const columns = {
@@ -64,34 +64,19 @@ async function stream(side, model, messages, bubble) {
     temperature: Number(form.elements.temperature.value) || 0,
   };
   const response = await api("/v1/chat/completions", { method: "POST", body, raw: true });
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
   let id = null;
   let text = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const frame = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      for (const line of frame.split("\n")) {
-        if (!line.startsWith("data: ")) continue;
-        const data = line.slice(6);
-        if (data === "[DONE]") continue;
-        const chunk = JSON.parse(data);
-        if (chunk.error) throw new Error(chunk.error.message);
-        id = id || chunk.id;
-        const delta = chunk.choices?.[0]?.delta?.content;
-        if (delta) {
-          text += delta;
-          bubble.textContent = text;
-        }
-      }
+  await readEvents(response, (_, data) => {
+    if (data === "[DONE]") return;
+    const chunk = JSON.parse(data);
+    if (chunk.error) throw new Error(chunk.error.message);
+    id = id || chunk.id;
+    const delta = chunk.choices?.[0]?.delta?.content;
+    if (delta) {
+      text += delta;
+      bubble.textContent = text;
     }
-  }
+  });
   return { id, text };
 }
 
