@@ -174,6 +174,28 @@ def test_the_dataset_check_of_preference_data(client):
     check = client.get(f"/v1/datasets/{file['id']}", params={"model": "tiny"}).json()
     assert check["kind"] == "dpo" and check["stats"]["pairs"] == 3
     assert {e["code"] for e in check["errors"]} == {"too_few_examples"}
+    estimate = check["estimate"]  # both answers trained each epoch, the reference once
+    assert estimate["units"] == 3 and check["stats"]["tokens_total"] == estimate["tokens_total"]
+    assert estimate["epoch_tokens"] == estimate["tokens_total"] > 0
+    assert estimate["estimated_train_seconds"] == pytest.approx(
+        estimate["seconds_per_epoch"] * estimate["epochs"] + estimate["reference_seconds"], abs=0.2
+    )
+    kto_rows = [
+        {
+            "prompt": [{"role": "user", "content": "hi"}],
+            "completion": [{"role": "assistant", "content": text}],
+            "label": text == "Hello!",
+        }
+        for text in ("Hello!", "no")
+    ]
+    body = "".join(json.dumps(r) + "\n" for r in kto_rows).encode()
+    kto = client.get(
+        f"/v1/datasets/{post_file(client, body, name='k.jsonl')['id']}", params={"model": "tiny"}
+    ).json()
+    assert kto["kind"] == "kto" and kto["estimate"]["units"] == 2
+    # a KTO row trains its answer; its mismatched answer is a forward pass only
+    total = kto["estimate"]["tokens_total"]
+    assert total / 2 < kto["estimate"]["epoch_tokens"] < total
     preview = client.get(f"/v1/datasets/{file['id']}/preview", params={"model": "tiny"}).json()
     chosen = preview["examples"][0]["chosen"]
     assert next(s["text"] for s in chosen if s["trained"]).startswith("Hello!")

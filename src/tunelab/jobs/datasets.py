@@ -93,7 +93,7 @@ def check_dataset(
             result = check_file(path, model=base, epochs=epochs)
             result.update(auto_choices(result))
         else:
-            result = check_preference(path, kind)
+            result = check_preference(path, kind, model=base, epochs=epochs)
     for issue in (*result.get("errors", []), *result.get("warnings", []), *result["issues"]):
         issue["file"] = row.filename
     result.get("privacy", {}).pop("file", None)
@@ -108,8 +108,9 @@ def check_dataset(
     }
 
 
-def check_preference(path: Path, kind: str) -> dict:
-    """A DPO or KTO file checked by its method's validator, with its PII report and counts."""
+def check_preference(path: Path, kind: str, *, model: str, epochs: int | None = None) -> dict:
+    """A DPO or KTO file checked by its method's validator, with its PII report, counts and the
+    time estimate (``train.plan.estimate_preference``) when it has examples."""
     report = method_for_job_type(kind).data_checker()(path)
     result = report.to_dict()
     result["errors"] = [i.to_dict() for i in report.errors]
@@ -124,6 +125,13 @@ def check_preference(path: Path, kind: str) -> dict:
         "duplicates": report.n_duplicates,
         "duplicate_ratio": report.duplicate_ratio,
     }
+    if report.examples:
+        from tunelab.train.plan import estimate_preference
+
+        estimate = estimate_preference(report.examples, kind, model=model, epochs=epochs)
+        result["stats"]["tokens_total"] = estimate["tokens_total"]
+        result["stats"]["estimated_train_seconds"] = estimate["estimated_train_seconds"]
+        result["estimate"] = estimate
     return result
 
 

@@ -95,3 +95,48 @@ def estimate_memory(
         return {"code": e.code, "error": e.message}
     summary = plan.describe() + (", compiled layers" if compiled else "")
     return plan.to_dict() | {"compiled": compiled, "summary": summary}
+
+
+# A forward pass without gradients costs about a third of a training pass (forward + backward).
+FORWARD_SHARE = 1 / 3
+
+
+def estimate_preference(
+    examples: list, kind: str, *, model: str | None = None, epochs: int | None = None
+) -> dict:
+    """The time estimate of a default DPO or KTO run on ``examples`` (``PreferenceExample``):
+    the rows each step trains (DPO: prompt + chosen and prompt + rejected; KTO: prompt + answer,
+    and a mismatched answer without gradients for its KL estimate), over the training split,
+    plus one pass of the reference model over every row (its log-probs are computed once)."""
+    from tunelab.data.preference import split_by_prompt
+    from tunelab.models.catalog import count_safetensors_parameters, model_context
+    from tunelab.models.load import base_model_dir, load_tokenizer
+    from tunelab.train.dpo import pair_units
+    from tunelab.train.kto import kto_units
+    from tunelab.train.setup import pick_device
+
+    model_dir = base_model_dir(model or DEFAULT_MODEL)
+    tokenizer = load_tokenizer(model_dir)
+    train, _ = split_by_prompt(examples, seed=42, fraction=0.1)  # the configs' defaults
+    units, _ = (pair_units if kind == "dpo" else kto_units)(
+        tokenizer, train or examples, model_context(model_dir)
+    )
+    lengths = [[len(row.input_ids) for row in unit] for unit in units]
+    every = sum(sum(unit) for unit in lengths)
+    trained = every if kind == "dpo" else sum(u[0] + FORWARD_SHARE * u[1] for u in lengths)
+    device = pick_device("auto")
+    rate = estimate_tokens_per_second(count_safetensors_parameters(model_dir), device)
+    n_epochs = epochs or auto_epochs(len(units), auto_batch_size(len(units)))
+    per_epoch, reference = trained / rate, FORWARD_SHARE * every / rate
+    return {
+        "epochs": n_epochs,
+        "units": len(units),
+        "tokens_total": every,
+        "epoch_tokens": round(trained),  # forward-only rows weighted by FORWARD_SHARE
+        "seconds_per_epoch": round(per_epoch, 1),
+        "reference_seconds": round(reference, 1),
+        "estimated_train_seconds": round(per_epoch * n_epochs + reference, 1),
+        "tokens_per_second": rate,
+        "device": device,
+        "model": model or DEFAULT_MODEL,
+    }

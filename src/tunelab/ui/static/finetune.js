@@ -94,12 +94,17 @@ function showEstimate() {
       ? `${lastCheck.n_examples} valid examples.`
       : `This dataset has ${lastCheck.errors.length} problem(s); the job will fail until they are fixed (see the dataset's report).`,
   );
-  if (s.estimated_train_seconds) {
-    const epochs = hyperparameters().n_epochs || e.epochs;
+  const epochs = hyperparameters().n_epochs || e.epochs;
+  if (lastCheck.kind !== "supervised") {
+    parts.push(`${s.pairs || 0} preference pairs, ${s.desirable || 0} desirable and ${s.undesirable || 0} undesirable rows.`);
+  }
+  if (s.estimated_train_seconds && e.seconds_per_epoch !== undefined) {
+    // DPO / KTO: the training rows each epoch, plus one pass of the reference model
+    const seconds = e.seconds_per_epoch * epochs + e.reference_seconds;
+    parts.push(`Training should take about ${(seconds / 60).toFixed(1)} minutes on this machine's ${e.device} (${epochs} epochs over ${e.units} training ${lastCheck.kind === "dpo" ? "pairs" : "rows"}, ${s.tokens_total} tokens at about ${Math.round(e.tokens_per_second)} tokens/s, and one pass of the reference model), plus the evaluation before and after.`);
+  } else if (s.estimated_train_seconds) {
     const seconds = (s.estimated_train_seconds / e.epochs) * epochs;
     parts.push(`Training should take about ${(seconds / 60).toFixed(1)} minutes on this machine's ${e.device} (${epochs} epochs of ${s.tokens_total} tokens at about ${Math.round(e.tokens_per_second)} tokens/s), plus the evaluation before and after.`);
-  } else if (lastCheck.kind !== "supervised") {
-    parts.push(`${s.pairs || 0} preference pairs, ${s.desirable || 0} desirable and ${s.undesirable || 0} undesirable rows.`);
   }
   if (e.memory && e.memory.summary) parts.push(`Memory: ${e.memory.summary}.`);
   box.textContent = parts.join(" ");
