@@ -14,6 +14,7 @@ from tunelab.models.forward import causal_lm
 from tunelab.train.update import (
     ancestor_training_rows,
     auto_replay_fraction,
+    epoch_rows,
     full_l2,
     kl_to_parent,
     lora_l2,
@@ -42,6 +43,26 @@ def test_replay_is_seeded_exact_and_never_the_ancestors_validation_rows(tmp_path
     assert [e.line for e in replay_rows(pool, 20, 0.5, seed=4)] != [e.line for e in first]
     assert len(replay_rows(pool, 10, 0.2, seed=3)) == 2  # 0.2 / 0.8 x 10 (new rows)
     assert replay_rows(pool, 1000, 0.5, seed=3) == pool and replay_rows(pool, 10, 0, 1) == []
+
+
+def test_each_epoch_replays_the_next_old_examples_in_a_seeded_order():
+    # 4 new rows (0-3), then 7 old examples; the third is a long text in two windows (6, 7)
+    groups = [[4], [5], [6, 7], [8], [9], [10], [11]]
+    epochs = [epoch_rows(12, groups, 3, seed=5, epoch=e) for e in range(5)]
+    assert all(rows[:4] == [0, 1, 2, 3] for rows in epochs)  # every new row, every epoch
+    assert all(rows[4:] == sorted(rows[4:]) for rows in epochs)
+    assert epochs == [epoch_rows(12, groups, 3, seed=5, epoch=e) for e in range(5)]  # exact
+    taken = [[g for g, rows in enumerate(groups) if rows[0] in e] for e in epochs]
+    assert all(len(t) == 3 for t in taken) and {6, 7} <= set(
+        epochs[[2 in t for t in taken].index(True)]
+    )
+    # 7 examples, 3 an epoch: epochs 0 and 1 take 6 different ones, epoch 2 the last and two
+    # of the first turn again
+    assert len(set(taken[0] + taken[1])) == 6
+    assert set(taken[0] + taken[1] + taken[2]) == set(range(7))
+    assert epoch_rows(12, groups, 3, seed=6, epoch=0) != epochs[0]
+    assert epoch_rows(12, groups, 10, seed=5, epoch=3) == list(range(12))  # more than the pool
+    assert epoch_rows(4, [], 0, seed=5, epoch=1) == [0, 1, 2, 3]  # not an update
 
 
 def test_lora_l2_is_the_squared_distance_of_the_merged_weights(tiny_model_dir):
@@ -154,9 +175,13 @@ def test_an_update_from_a_version_replays_pulls_and_reports_forgetting(
     assert ancestors[0]["train_file"] == str(old) and ancestors[0]["test_file"] == str(test)
     resolved = run["resolved"]
     assert resolved["penalty"] == "kl" and resolved["penalty_weight"] == 0.1
-    # 15 new rows after the split (at least 5 held out); as many replayed from v1's 35
+    # 15 new rows after the split (at least 5 held out); as many replayed each epoch, in turn
+    # from all of v1's 35 (ten epochs' worth would be 150)
     assert resolved["replay_fraction"] == 0.5 and resolved["n_replayed"] == 15
-    assert run["data"]["counts"]["n_train"] == 30
+    assert resolved["replay_pool"] == 35 and run["data"]["counts"]["n_train"] == 50
+    assert resolved["steps_per_epoch"] == 30 // resolved["batch_size"] + bool(
+        30 % resolved["batch_size"]
+    )
     tasks = {(r["task"], r["metric"]) for r in v2["forgetting"]}
     assert tasks == {
         (f"{v1['model_id']}: validation", "loss"),

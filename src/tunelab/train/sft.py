@@ -109,6 +109,12 @@ class Prepared:
     audit: leakage.Audit | None = None  # the leakage audit (privacy), planned from the data
     tasks: list = field(default_factory=list)  # what forgetting is measured on (train.update)
     update: dict = field(default_factory=dict)  # replay decided: replay_fraction, n_replayed
+    replay_groups: list = field(default_factory=list)  # each replayed example's rows (at the end)
+
+    def epoch_rows(self, seed: int, epoch: int) -> list[int]:
+        """The rows ``epoch`` trains (all of them unless an update replays in turn)."""
+        per_epoch = self.update.get("n_replayed", 0)
+        return update.epoch_rows(len(self.train), self.replay_groups, per_epoch, seed, epoch)
 
 
 # ---------------------------------------------------------------- data
@@ -174,12 +180,15 @@ def prepare_data(config: SFTConfig, tokenizer, max_length: int) -> Prepared:
         "windowed": train_report.n_windowed,
     }
     # the rows of the replayed examples come last: the KL penalty is taken on those
-    planned["first_replayed_row"] = len(train) - sum(
-        len(rows) for rows in train_rows[len(train_rows) - planned["n_replayed"] :]
-    )
+    kept = train_rows[len(train_rows) - planned["replay_pool"] :] if planned["replay_pool"] else []
+    first = len(train) - sum(len(rows) for rows in kept)
+    planned["first_replayed_row"], groups, start = first, [], first
+    for rows in kept:
+        groups.append(list(range(start, start + len(rows))))
+        start += len(rows)
     tasks = update.forgetting_tasks(config)
     prepared = Prepared(train, val, val_ex, test_ex, stats, overflow, tokenizer.pad_token_id, audit)
-    prepared.tasks, prepared.update = tasks, planned
+    prepared.tasks, prepared.update, prepared.replay_groups = tasks, planned, groups
     return prepared
 
 
@@ -400,7 +409,13 @@ def train_loop(
     stop_reason = "completed"
     model.train()
     while state["step"] < total and stop_reason == "completed":
-        batches = epoch_batches(lengths, resolved["batch_size"], config.seed, state["epoch"])
+        rows = data.epoch_rows(config.seed, state["epoch"])
+        batches = [
+            [rows[j] for j in b]
+            for b in epoch_batches(
+                [lengths[i] for i in rows], resolved["batch_size"], config.seed, state["epoch"]
+            )
+        ]
         while state["batch"] < len(batches) and state["step"] < total:
             started = time.perf_counter()
             step = batches[state["batch"]]
@@ -541,7 +556,7 @@ def run_sft(
     max_length = context if config.max_length == "auto" else min(config.max_length, context)
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
-    resolved = resolve_auto(config, len(data.train), max_length, parameters)
+    resolved = resolve_auto(config, len(data.epoch_rows(config.seed, 0)), max_length, parameters)
     resolved |= update.resolve_update(config, data.update)
     loop, planned = train_loop, config
     if config.privacy.dp:  # DP-SGD: its own loop (train.dp), eager layers, no recompute

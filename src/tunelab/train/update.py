@@ -4,10 +4,13 @@ When a run starts from a registered version (``tunelab train --from``, or a job 
 a fine-tuned id), its config's ``update.ancestors`` lists the data of that version and of those
 above it (``jobs.ancestry``). Two things then keep the new model close to its parent:
 
-- **Replay**: a share of the training mix is drawn from the ancestors' training rows (their
+- **Replay**: a share of each epoch's mix is drawn from the ancestors' training rows (their
   training split only: their validation rows are what forgetting is measured on, so they are
   never trained). ``update.replay: auto`` takes ``min(0.5, n_old / (n_old + n_new))``: as many
-  old rows as new ones when the old data is at least as large. The draw is seeded and exact.
+  old rows as new ones when the old data is at least as large. Every epoch replays a different
+  share: the old rows (at most ``POOL_EPOCHS`` epochs' worth, drawn seeded) are taken in turn
+  in a seeded order, so an update sees all of a small parent's data, and a large parent's
+  broadly, at the cost of a half-and-half mix. All of it is seeded and exact on resume.
 - **A penalty** towards the parent, added to every step's loss:
   - ``kl``: the KL divergence from the parent's next-token distribution to the new model's, on
     the trained positions of the replayed rows (so the old rows keep the parent's whole
@@ -40,19 +43,37 @@ from tunelab.models.forward import causal_lm, trained_token_loss
 
 MAX_AUTO_REPLAY = 0.5
 AUTO_WEIGHT = {"kl": 0.1, "l2": 1e-3}
+POOL_EPOCHS = 10  # old rows kept for replay: this many epochs' worth (auto epochs are <= 10)
 
 
 def plan_update(config, train_examples: list, seed: int) -> tuple[list, dict]:
-    """The training examples with the ancestors' replayed rows added (after them), and what
-    was decided: ``replay_fraction``, ``n_replayed``."""
+    """The training examples with the ancestors' rows for replay added (after them), and what
+    was decided: ``replay_fraction``, ``n_replayed`` (old examples in each epoch) and
+    ``replay_pool`` (the old examples added, replayed in turn, ``epoch_rows``)."""
     settings = config.update
     ancestors = [a.model_dump() for a in settings.ancestors]
     pool = ancestor_training_rows(ancestors) if ancestors else []
     fraction = settings.replay
     if fraction == "auto":
         fraction = auto_replay_fraction(len(pool), len(train_examples))
-    replayed = replay_rows(pool, len(train_examples), fraction, seed)
-    return train_examples + replayed, {"replay_fraction": fraction, "n_replayed": len(replayed)}
+    per_epoch = replay_count(len(pool), len(train_examples), fraction)
+    kept = draw(pool, POOL_EPOCHS * per_epoch, seed)
+    planned = {"replay_fraction": fraction, "n_replayed": per_epoch, "replay_pool": len(kept)}
+    return train_examples + kept, planned
+
+
+def epoch_rows(n_rows: int, groups: list[list[int]], per_epoch: int, seed: int, epoch: int):
+    """The row indices an epoch trains: every row before the replayed ones, and the rows of
+    ``per_epoch`` of the replayed examples (``groups``: each one's row indices, at the end).
+    The examples are taken in turn in a seeded order, epoch after epoch, so none is replayed
+    twice before every one was replayed once."""
+    if not groups or per_epoch <= 0:
+        return list(range(n_rows if not groups else groups[0][0]))
+    order = list(range(len(groups)))
+    random.Random(seed).shuffle(order)
+    start = epoch * per_epoch
+    picked = sorted(order[(start + k) % len(order)] for k in range(min(per_epoch, len(order))))
+    return list(range(groups[0][0])) + [i for g in picked for i in groups[g]]
 
 
 def forgetting_tasks(config) -> list[Task]:
@@ -153,12 +174,23 @@ def ancestor_training_rows(ancestors: list[dict]) -> list:
     return pool
 
 
+def replay_count(n_pool: int, n_new: int, fraction: float) -> int:
+    """Old examples in a mix whose share ``fraction`` is replayed: ``fraction / (1 - fraction)
+    x n_new``, at most the pool."""
+    if fraction <= 0 or n_pool <= 0:
+        return 0
+    return min(n_pool, round(fraction / (1 - fraction) * n_new))
+
+
 def replay_rows(pool: list, n_new: int, fraction: float, seed: int) -> list:
-    """``fraction`` of the mix from ``pool``: ``fraction / (1 - fraction) x n_new`` rows (all of
-    the pool when it is smaller), drawn with ``seed``, in the pool's order."""
-    if fraction <= 0 or not pool:
+    """``fraction`` of the mix from ``pool``: ``replay_count`` rows drawn with ``seed``."""
+    return draw(pool, replay_count(len(pool), n_new, fraction), seed)
+
+
+def draw(pool: list, wanted: int, seed: int) -> list:
+    """``wanted`` rows of ``pool`` (all of it when it is smaller), seeded, in the pool's order."""
+    if wanted <= 0:
         return []
-    wanted = round(fraction / (1 - fraction) * n_new)
     if wanted >= len(pool):
         return list(pool)
     picked = sorted(random.Random(seed).sample(range(len(pool)), wanted))
