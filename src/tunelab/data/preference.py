@@ -25,10 +25,10 @@ from pathlib import Path
 
 from tunelab.data.formats import Example, to_example, type_name
 from tunelab.data.formats import _Issues as _Row  # one row's issues, as formats collects them
-from tunelab.data.io import RawRecord, escape_pointer, read_records
+from tunelab.data.io import RawRecord, escape_pointer
 from tunelab.data.split import validation_size
-from tunelab.data.validate import OVERFLOWS, PURPOSES, ValidationReport
-from tunelab.errors import ChatTemplateError, ConfigError, DataIssue, DataValidationError
+from tunelab.data.validate import ValidationReport, validate_records
+from tunelab.errors import ChatTemplateError, DataIssue, DataValidationError
 
 # shape -> (prompt key, the pair's keys, the unpaired row's output key)
 SHAPES = {
@@ -86,28 +86,18 @@ def validate_preference_file(
     chat after the template) and ``max_length`` check prompt + each output; over it is an error
     (``overflow="error"``), dropped (``"drop"``) or kept for the renderer to cut the output's
     end (``"truncate"``); a prompt that alone fills ``max_length`` is always an error."""
-    if purpose not in PURPOSES:
-        raise ConfigError(f"purpose must be one of {PURPOSES}, not {purpose!r}", param="purpose")
-    if overflow not in OVERFLOWS:
-        raise ConfigError(
-            f"overflow must be one of {OVERFLOWS}, not {overflow!r}", param="overflow"
-        )
-    file = str(path)
-    records, issues = read_records(path, max_line_bytes=max_line_bytes)
-    shape, examples = _convert(records, file, issues, unpaired)
-    report = ValidationReport(file, shape, examples, issues, n_records=len(records))
-    if count_tokens is not None and max_length is not None:
-        _check_lengths(report, count_tokens, max_length, overflow)
-    _find_duplicates(report)
-    needed = min_examples if purpose == "train" else 1
-    if report.n_records and report.n_records - report.n_dropped < needed:
-        message = (
-            f"{report.n_records - report.n_dropped} example(s); {purpose} data needs at least "
-            f"{needed}"
-        )
-        issues.append(DataIssue("too_few_examples", message, file=file))
-    issues.sort(key=lambda issue: (issue.line is None, issue.line or 0))
-    return report
+    return validate_records(
+        path,
+        lambda records, file, issues: _convert(records, file, issues, unpaired),
+        _check_lengths,
+        _find_duplicates,
+        purpose=purpose,
+        min_examples=min_examples,
+        count_tokens=count_tokens,
+        max_length=max_length,
+        overflow=overflow,
+        max_line_bytes=max_line_bytes,
+    )
 
 
 def validate_kto_file(path: str | Path, **options) -> ValidationReport:

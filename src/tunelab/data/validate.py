@@ -91,6 +91,38 @@ def validate_file(
     ones, so fixing the reported rows is enough to pass. Lines over ``max_line_bytes`` are
     skipped unread (``line_too_long``).
     """
+    return validate_records(
+        path,
+        lambda records, file, issues: _convert(records, file, purpose, issues),
+        _check_lengths,
+        _find_duplicates,
+        purpose=purpose,
+        min_examples=min_examples,
+        count_tokens=count_tokens,
+        max_length=max_length,
+        overflow=overflow,
+        max_line_bytes=max_line_bytes,
+    )
+
+
+def validate_records(
+    path: str | Path,
+    convert: Callable,
+    check_lengths: Callable,
+    find_duplicates: Callable,
+    *,
+    purpose: str,
+    min_examples: int,
+    count_tokens: Callable | None,
+    max_length: int | None,
+    overflow: str,
+    max_line_bytes: int,
+) -> ValidationReport:
+    """What every validator of a training file does around its own rows: read the records,
+    ``convert(records, file, issues)`` them to ``(format, examples)``, check lengths
+    (``check_lengths(report, count_tokens, max_length, overflow)``) and duplicates
+    (``find_duplicates(report)``), require enough examples for ``purpose``, sort the issues by
+    line. ``validate_file`` (SFT) and ``data.preference`` (DPO, KTO) differ only in those."""
     if purpose not in PURPOSES:
         raise ConfigError(f"purpose must be one of {PURPOSES}, not {purpose!r}", param="purpose")
     if overflow not in OVERFLOWS:
@@ -99,11 +131,11 @@ def validate_file(
         )
     file = str(path)
     records, issues = read_records(path, max_line_bytes=max_line_bytes)
-    fmt, examples = _convert(records, file, purpose, issues)
+    fmt, examples = convert(records, file, issues)
     report = ValidationReport(file, fmt, examples, issues, n_records=len(records))
     if count_tokens is not None and max_length is not None:
-        _check_lengths(report, count_tokens, max_length, overflow)
-    _find_duplicates(report)
+        check_lengths(report, count_tokens, max_length, overflow)
+    find_duplicates(report)
     needed = min_examples if purpose == "train" else 1
     if report.n_records and report.n_records - report.n_dropped < needed:
         message = (
