@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -159,7 +160,7 @@ def test_local_runs_register_and_a_version_or_alias_is_a_base_chat_and_eval_mode
     assert "model_not_found" in capsys.readouterr().err
 
 
-def test_data_check_knows_preference_files(tmp_path, capsys):
+def test_data_check_knows_preference_files(tmp_path, capsys, tiny_model_dir):
     rows = [
         {
             "input": {"messages": [{"role": "user", "content": f"question {i}"}]},
@@ -170,14 +171,17 @@ def test_data_check_knows_preference_files(tmp_path, capsys):
     ]
     rows[3]["preferred_output"] = rows[3]["non_preferred_output"]
     path = write_jsonl(tmp_path / "prefs.jsonl", rows)
-    assert main(["data", "check", str(path)]) == 2
+    assert main(["data", "check", str(path), "--model", str(tiny_model_dir)]) == 2
     out = capsys.readouterr().out
     assert "line 4 /non_preferred_output/0/content: [identical_outputs]" in out
     assert "dpo data: 11 preference pairs" in out
+    assert re.search(r"estimated training time: [\d.]+ min \(\d+ epochs over \d+ pairs, plus", out)
     kto = [
         {"input": r["input"], "output": r["preferred_output"], "label": i % 2 == 0}
         for i, r in enumerate(rows)
     ]
-    assert main(["data", "check", str(write_jsonl(tmp_path / "kto.jsonl", kto)), "--json"]) == 0
+    kto_path = str(write_jsonl(tmp_path / "kto.jsonl", kto))
+    assert main(["data", "check", kto_path, "--json", "--model", str(tiny_model_dir)]) == 0
     result = json.loads(capsys.readouterr().out)
+    assert result["estimate"]["units"] > 0
     assert result["kind"] == "kto" and result["stats"]["desirable"] == 6

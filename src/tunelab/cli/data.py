@@ -56,7 +56,8 @@ def check_command(args) -> int:
     train_data = args.purpose != "eval" and args.file.is_file()
     kind = detect_kind(args.file) if train_data else "supervised"
     if kind != "supervised":  # preference pairs (DPO) or labelled rows (KTO): their validator
-        result = check_preference(args.file, kind) | {"kind": kind}
+        result = check_preference(args.file, kind, model=args.model, epochs=args.epochs)
+        result |= {"kind": kind}
     else:
         result = check_file(
             args.file,
@@ -135,7 +136,7 @@ def render_check(result: dict) -> str:
                 f"{result['kind']} data: {stats['pairs']} preference pairs, "
                 f"{stats['desirable']} desirable and {stats['undesirable']} undesirable rows"
             )
-        if "tokens_total" in stats:
+        if "tokens_per_example" in stats:
             t = stats["tokens_per_example"]
             lines += [
                 f"tokens: {stats['tokens_total']} total, {stats['tokens_trained']} trained "
@@ -146,9 +147,13 @@ def render_check(result: dict) -> str:
             ]
         if "estimated_train_seconds" in stats:
             est = result["estimate"]
+            over = ""
+            if "units" in est:  # DPO / KTO
+                rows = "pairs" if result.get("kind") == "dpo" else "rows"
+                over = f" over {est['units']} {rows}, plus one reference pass,"
             lines.append(
                 f"estimated training time: {stats['estimated_train_seconds'] / 60:.1f} "
-                f"min ({est['epochs']} epochs at ~{est['tokens_per_second']:.0f} "
+                f"min ({est['epochs']} epochs{over} at ~{est['tokens_per_second']:.0f} "
                 f"tokens/s, {est['device']})"
             )
     memory = result.get("estimate", {}).get("memory")

@@ -108,7 +108,9 @@ def check_dataset(
     }
 
 
-def check_preference(path: Path, kind: str, *, model: str, epochs: int | None = None) -> dict:
+def check_preference(
+    path: Path, kind: str, *, model: str | None = None, epochs: int | None = None
+) -> dict:
     """A DPO or KTO file checked by its method's validator, with its PII report, counts and the
     time estimate (``train.plan.estimate_preference``) when it has examples."""
     report = method_for_job_type(kind).data_checker()(path)
