@@ -11,6 +11,7 @@ from tunelab.data.render import render_example
 from tunelab.data.split import split_examples
 from tunelab.data.validate import load_examples
 from tunelab.models.forward import causal_lm
+from tunelab.train.config import auto_epochs
 from tunelab.train.update import (
     ancestor_training_rows,
     auto_replay_fraction,
@@ -43,6 +44,21 @@ def test_replay_is_seeded_exact_and_never_the_ancestors_validation_rows(tmp_path
     assert [e.line for e in replay_rows(pool, 20, 0.5, seed=4)] != [e.line for e in first]
     assert len(replay_rows(pool, 10, 0.2, seed=3)) == 2  # 0.2 / 0.8 x 10 (new rows)
     assert replay_rows(pool, 1000, 0.5, seed=3) == pool and replay_rows(pool, 10, 0, 1) == []
+
+
+def test_auto_epochs_of_an_update_count_its_new_rows():
+    # the launch demo's sizes: 104 new rows and 104 replayed an epoch; alone, the 104 would get
+    # 10 epochs of 13 steps; replay must add to those passes, not take them away
+    from tunelab.train.config import load_config
+    from tunelab.train.sft import resolve_auto
+
+    config = load_config(None, {"train_file": "x.jsonl"})
+    plain = resolve_auto(config, 208, 8192, 135_000_000)
+    update = resolve_auto(config, 208, 8192, 135_000_000, n_new=104)
+    assert (plain["epochs"], plain["steps_per_epoch"]) == (6, 26)
+    assert (update["epochs"], update["total_steps"]) == (auto_epochs(104, 8), 10 * 26)
+    fixed = load_config(None, {"train_file": "x.jsonl", "epochs": 2})
+    assert resolve_auto(fixed, 208, 8192, 135_000_000, n_new=104)["epochs"] == 2
 
 
 def test_each_epoch_replays_the_next_old_examples_in_a_seeded_order():
@@ -182,6 +198,7 @@ def test_an_update_from_a_version_replays_pulls_and_reports_forgetting(
     assert resolved["steps_per_epoch"] == 30 // resolved["batch_size"] + bool(
         30 % resolved["batch_size"]
     )
+    assert resolved["epochs"] == auto_epochs(15, resolved["batch_size"])  # the new rows
     tasks = {(r["task"], r["metric"]) for r in v2["forgetting"]}
     assert tasks == {
         (f"{v1['model_id']}: validation", "loss"),

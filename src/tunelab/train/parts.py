@@ -365,8 +365,10 @@ class UpdateSettings(BaseModel):
     )
     replay: Annotated[float | Auto, AfterValidator(_fraction_or_auto)] = Field(
         "auto",
-        description="Share of the training mix drawn (seeded) from the ancestors' training rows; "
-        "0: none. auto: min(0.5, old / (old + new)) for an update, 0 otherwise.",
+        description="Share of each epoch's mix drawn from the ancestors' training rows, a "
+        "different share each epoch (taken in turn in a seeded order, so all old rows are "
+        "replayed before any twice); 0: none. auto: min(0.5, old / (old + new)) for an update, "
+        "0 otherwise.",
     )
     penalty: Literal["auto", "kl", "l2", "none"] = Field(
         "auto",

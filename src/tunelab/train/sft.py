@@ -201,12 +201,17 @@ def resolve_auto(
     context: int,
     parameters: int,
     auto_rate=auto_learning_rate,
+    n_new: int | None = None,
 ) -> dict:
     """Every ``auto`` turned into a value; shown to the user and saved in run.json.
-    ``auto_rate(tuning, batch_size, parameters)``: the method's auto learning rate."""
+    ``auto_rate(tuning, batch_size, parameters)``: the method's auto learning rate. ``n_new``:
+    an update's own rows among the ``n_train`` of an epoch (the rest replayed): auto epochs are
+    counted on them, so replay adds to what the new data gets instead of taking from it."""
     device = pick_device(config.device)
     batch = config.batch_size if config.batch_size != "auto" else auto_batch_size(n_train)
-    epochs = config.epochs if config.epochs != "auto" else auto_epochs(n_train, batch)
+    epochs = config.epochs
+    if epochs == "auto":
+        epochs = auto_epochs(n_new if n_new is not None else n_train, batch)
     steps_per_epoch = math.ceil(n_train / batch)
     total = steps_per_epoch * epochs
     if config.max_steps:
@@ -556,7 +561,9 @@ def run_sft(
     max_length = context if config.max_length == "auto" else min(config.max_length, context)
     data = prepare_data(config, tokenizer, max_length)  # fails here, before any model load
     parameters = count_safetensors_parameters(model_dir)
-    resolved = resolve_auto(config, len(data.epoch_rows(config.seed, 0)), max_length, parameters)
+    n_new = data.update["first_replayed_row"] if data.update.get("n_replayed") else None
+    n_epoch = len(data.epoch_rows(config.seed, 0))
+    resolved = resolve_auto(config, n_epoch, max_length, parameters, n_new=n_new)
     resolved |= update.resolve_update(config, data.update)
     loop, planned = train_loop, config
     if config.privacy.dp:  # DP-SGD: its own loop (train.dp), eager layers, no recompute

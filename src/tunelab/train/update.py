@@ -11,6 +11,8 @@ above it (``jobs.ancestry``). Two things then keep the new model close to its pa
   share: the old rows (at most ``POOL_EPOCHS`` epochs' worth, drawn seeded) are taken in turn
   in a seeded order, so an update sees all of a small parent's data, and a large parent's
   broadly, at the cost of a half-and-half mix. All of it is seeded and exact on resume.
+  Auto epochs are counted on the new rows (``sft.resolve_auto``'s ``n_new``): replay adds to
+  what the new data gets, it does not take passes from it.
 - **A penalty** towards the parent, added to every step's loss:
   - ``kl``: the KL divergence from the parent's next-token distribution to the new model's, on
     the trained positions of the replayed rows (so the old rows keep the parent's whole
