@@ -190,7 +190,7 @@ def test_an_update_from_a_version_replays_pulls_and_reports_forgetting(
     assert [a["model"] for a in ancestors] == [v1["model_id"]]
     assert ancestors[0]["train_file"] == str(old) and ancestors[0]["test_file"] == str(test)
     resolved = run["resolved"]
-    assert resolved["penalty"] == "kl" and resolved["penalty_weight"] == 0.1
+    assert resolved["penalty"] == "kl" and resolved["penalty_weight"] == 1.0
     # 15 new rows after the split (at least 5 held out); as many replayed each epoch, in turn
     # from all of v1's 35 (ten epochs' worth would be 150)
     assert resolved["replay_fraction"] == 0.5 and resolved["n_replayed"] == 15

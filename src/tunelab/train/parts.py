@@ -379,7 +379,7 @@ class UpdateSettings(BaseModel):
     )
     penalty_weight: Annotated[float | Auto, AfterValidator(_weight_or_auto)] = Field(
         "auto",
-        description="The penalty's weight in the loss (per trained token for kl). auto: 0.1 for "
+        description="The penalty's weight in the loss (per trained token for kl). auto: 1.0 for "
         "kl, 1e-3 for l2.",
     )
 
