@@ -19,7 +19,7 @@ KEPT = {"task": "retention (general ability)", "metric": "loss", "parent": 3.5, 
 KEPT |= {"change": 0.02, "threshold": 0.25, "over": False}
 
 
-def test_the_gate_verdict_refusal_and_promote_anyway(server, page, tiny_model_dir):
+def test_the_gate_verdict_refusal_and_promote_anyway(server, page, shot, tiny_model_dir):
     base, url = server
     store = open_store(url)
     try:
@@ -47,6 +47,8 @@ def test_the_gate_verdict_refusal_and_promote_anyway(server, page, tiny_model_di
     expect(page.locator("#gate-message")).to_contain_text("The forgetting gate refused")
     expect(page.locator("#gate-message")).to_contain_text("accuracy 90.0% -> 50.0%")
     expect(page.locator("#aliases tbody")).not_to_contain_text("gate-prod")
+    page.locator("#promote-form").scroll_into_view_if_needed()
+    shot(page, "models-gate")
     page.get_by_role("button", name="Promote anyway").click()
     alias_row = page.locator("#aliases tbody tr", has_text="gate-prod")
     expect(alias_row).to_contain_text(v2)

@@ -83,12 +83,18 @@ def test_train_eval_and_chat_through_the_cli(
             f"test_file={test_file}",
             "--set",
             "max_new_tokens=4",
+            "--set",
+            "forgetting.retention=true",
+            "--set",
+            "forgetting.max_new_tokens=2",
             "--no-progress",
         ]
     )
     assert code == 0
     summary = capsys.readouterr().out
     assert "validation loss" in summary and "held-out test accuracy (4 questions)" in summary
+    # the forgetting table against the starting model, as the promotion gate reads it
+    assert re.search(r"retention \(general ability\)\s+accuracy\s+[\d.]+\s+[\d.]+", summary)
     report = json.loads((out / "report.json").read_text())
     assert report["stop_reason"] == "max_steps" and report["steps"] == 3
     assert (

@@ -209,19 +209,8 @@ def print_version(model: dict) -> None:
         print(format_table(rows, ("metric", "base", "tuned", "change")))
     forgetting = (model.get("config") or {}).get("forgetting")
     if forgetting:  # what this version lost against its parent (the promotion gate reads it)
-        rows = [
-            (
-                r["task"],
-                r["metric"],
-                _num(r["parent"]),
-                _num(r["new"]),
-                _num(r["change"], "+"),
-                "OVER" if r["over"] else "ok",
-            )
-            for r in forgetting
-        ]
         print()
-        print(format_table(rows, ("forgetting: task", "metric", "parent", "new", "change", "")))
+        print(forgetting_table(forgetting))
     if model.get("lineage"):
         print()
         print("lineage:")
@@ -271,6 +260,22 @@ def _data_text(data: dict) -> str | None:
         return None
     sha = f"sha256 {data['sha256'][:12]}..." if data.get("sha256") else None
     return " ".join(p for p in (data.get("id"), sha) if p)
+
+
+def forgetting_table(forgetting: list[dict]) -> str:
+    """``eval.forgetting``'s rows as a terminal table (``models show``, ``train``)."""
+    rows = [
+        (
+            r["task"],
+            r["metric"],
+            _num(r["parent"]),
+            _num(r["new"]),
+            _num(r["change"], "+"),
+            "OVER" if r["over"] else "ok",
+        )
+        for r in forgetting
+    ]
+    return format_table(rows, ("forgetting: task", "metric", "parent", "new", "change", ""))
 
 
 def _num(value, sign: str = "") -> str:

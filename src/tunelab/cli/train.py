@@ -78,6 +78,11 @@ def train_command(args) -> int:
         print(json.dumps(report, indent=1))
     else:
         print(format_summary(report))
+        if report.get("forgetting"):  # against the starting model: what the gate reads
+            from tunelab.cli.models import forgetting_table
+
+            print()
+            print(forgetting_table(report["forgetting"]))
         if report["model_id"]:
             print(f"registered as {report['model_id']} (see: tunelab models show ID)")
     return 0
