@@ -1,7 +1,7 @@
 """A job as a client follows it: its final report, and the feed of its events while it runs.
 
 ``job_report`` is the finished job's report.json (base vs tuned, sections such as forgetting
-and the leakage audit). ``follow_job`` yields what changed since the last call: new events in
+and the leakage audit). ``JobFeed.poll`` returns what changed since its last call: new events in
 order, and the job object when it differs from the one last sent; the API streams these as
 server-sent events (``GET /v1/fine_tuning/jobs/{id}/events/stream``) for the live charts.
 """
