@@ -471,7 +471,8 @@ def test_serve_address_and_key_rules(monkeypatch):
     from argparse import Namespace
 
     from tunelab.cli.backend import api_keys_from
-    from tunelab.cli.serve import check_bind, is_loopback
+    from tunelab.cli.serve import check_bind
+    from tunelab.hosts import is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.1", "myhost"))

@@ -55,7 +55,7 @@ ALLOWED = {
     "data": {"store"},
     "store": set(),
 }
-ROOT_MODULES = {"errors", "settings", "__init__", "__version__"}
+ROOT_MODULES = {"errors", "settings", "hosts", "__init__", "__version__"}
 
 
 def package_imports() -> list[tuple[str, str, str]]:

@@ -54,6 +54,7 @@ def make_config(model_dir: Path, data: Path, out: Path, **extra):
         ({"privacy": {"dp": {"noise": 1}}}, "privacy.dp.noise: unknown key"),
         ({"privacy": {"dp": {}}, "compile": True}, "privacy.dp runs without compile"),
         ({"privacy": {"dp": {}}, "gradient_checkpointing": "long"}, "without gradient_check"),
+        ({"privacy": {"dp": {}}, "update": {"penalty": "kl"}}, "without update.penalty"),
         ({"privacy": {"canaries": -1}}, "privacy.canaries:"),
         ({"privacy": {"audit": "maybe"}}, "privacy.audit"),
     ],
@@ -79,6 +80,18 @@ def test_dp_is_off_unless_asked_and_delta_is_below_one_over_n():
     spent = dp.epsilon_meter("rdp", values["noise_multiplier"], values["sample_rate"], 1 / 313**1.1)
     assert 2.9 < spent(160) <= 3.0  # the noise reaches the target at the planned steps
     assert spent(80) < spent(160)
+
+
+def test_a_dp_update_records_that_it_trains_without_the_parent_penalty():
+    # DP-SGD's loop has no parent term: its resolved values must not claim the kl of an update
+    from tunelab.train.update import resolve_update
+
+    ancestor = {"model": "ft:x", "train_file": "old.jsonl"}
+    values = {"train_file": "x.jsonl", "update": {"ancestors": [ancestor]}}
+    plain = resolve_update(load_config(None, values), {"n_replayed": 4})
+    private = load_config(None, values | {"privacy": {"dp": {"epsilon": 8}}})
+    assert plain["penalty"] == "kl" and plain["penalty_weight"] == 1.0
+    assert resolve_update(private, {"n_replayed": 4})["penalty"] == "none"
 
 
 # ---------------------------------------------------------------- per-example gradients

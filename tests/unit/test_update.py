@@ -46,8 +46,25 @@ def test_replay_is_seeded_exact_and_never_the_ancestors_validation_rows(tmp_path
     assert replay_rows(pool, 1000, 0.5, seed=3) == pool and replay_rows(pool, 10, 0, 1) == []
 
 
+def test_a_dp_update_keeps_one_epochs_worth_of_old_rows_so_sampling_keeps_the_share(tmp_path):
+    # DP-SGD samples from every row at once: a ten-epoch pool would make most of a step old rows
+    from tunelab.train.config import load_config
+    from tunelab.train.update import plan_update
+
+    train = write_jsonl(tmp_path / "old.jsonl", toy_rows(200))
+    ancestor = {"model": "ft:x:v1", "train_file": str(train)}
+    values = {"train_file": "x.jsonl", "update": {"ancestors": [ancestor], "replay": 0.2}}
+    new = load_examples(write_jsonl(tmp_path / "new.jsonl", toy_rows(12)))
+    rows, plain = plan_update(load_config(None, values), new, seed=1)
+    private = load_config(None, values | {"privacy": {"dp": {"epsilon": 8}}})
+    dp_rows, planned = plan_update(private, new, seed=1)
+    assert plain["n_replayed"] == planned["n_replayed"] == 3  # 0.2 / 0.8 x 12
+    assert (plain["replay_pool"], len(rows)) == (30, 42)  # ten epochs' worth, rotated
+    assert (planned["replay_pool"], len(dp_rows)) == (3, 15)  # 0.2 of what DP samples from
+
+
 def test_auto_epochs_of_an_update_count_its_new_rows():
-    # the launch demo's sizes: 104 new rows and 104 replayed an epoch; alone, the 104 would get
+    # an update of 104 new rows and 104 replayed an epoch; alone, the 104 would get
     # 10 epochs of 13 steps; replay must add to those passes, not take them away
     from tunelab.train.config import load_config
     from tunelab.train.sft import resolve_auto

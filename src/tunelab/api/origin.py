@@ -18,15 +18,14 @@ guards in ``deps``, so no route can forget it; ``/health`` included.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tunelab.api.errors import error_response
+from tunelab.hosts import is_loopback
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "*"})
 ANY_HOST = "*"
 SAME_ORIGIN_SITES = frozenset({"same-origin", "none"})  # "none": typed URL, bookmark
@@ -39,16 +38,6 @@ def normalize_host(name: str) -> str:
     if name.startswith("[") and name.endswith("]"):
         name = name[1:-1]
     return name.rstrip(".") if name != "." else name
-
-
-def is_loopback(name: str) -> bool:
-    """``localhost``, any 127.x address or ``::1``."""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def allowed_hosts_for(bind_host: str, extra: Iterable[str]) -> list[str]:

@@ -8,7 +8,6 @@ watch the server: when it dies, however, they stop their job and exit.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import signal
@@ -23,10 +22,10 @@ from tunelab.cli.backend import (
     resolve_device,
 )
 from tunelab.errors import TunelabError
+from tunelab.hosts import is_loopback
 from tunelab.settings import completion_retention
 
 log = logging.getLogger(__name__)
-LOOPBACK_NAMES = {"localhost", "ip6-localhost"}
 WORKER_STOP_TIMEOUT_S = 15.0
 GRACEFUL_SHUTDOWN_S = 5  # open streams get this long after Ctrl-C / SIGTERM
 
@@ -93,16 +92,6 @@ def add_retention_options(parser) -> None:
         help="Keep at most the newest N stored completions, one per choice (default: "
         "$TUNELAB_COMPLETIONS_MAX_COUNT, else 100000; 0: no limit).",
     )
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and localhost; anything else may be reachable from outside."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, port: int, keys: list[str]) -> None:

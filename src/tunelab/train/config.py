@@ -68,6 +68,13 @@ class SFTConfig(
                 "privacy.dp trains LoRA adapters only (per-example gradients of every weight "
                 f"do not fit); tuning is {self.tuning!r}: set tuning: lora or remove privacy.dp"
             )
+        if self.update.penalty in ("kl", "l2"):
+            raise ValueError(
+                f"privacy.dp trains without update.penalty (its per-example gradients would "
+                f"need the parent's term per example too); update.penalty is "
+                f"{self.update.penalty!r}: leave it auto (none under DP) or set none; replay "
+                f"still works"
+            )
         for key in ("compile", "gradient_checkpointing"):
             if getattr(self, key) not in ("auto", False):
                 raise ValueError(

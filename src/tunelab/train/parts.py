@@ -375,7 +375,8 @@ class UpdateSettings(BaseModel):
         description="A pull towards the parent: kl (KL from its next-token distribution on the "
         "trained positions of the replayed rows, or of every row when none is replayed; LoRA: "
         "the adapter off, no second copy), l2 (squared distance of the weights), none. auto: kl "
-        "for LoRA updates, l2 for full ones, none when not an update.",
+        "for LoRA updates, l2 for full ones, none when not an update or under privacy.dp "
+        "(DP-SGD has no per-example parent term; kl or l2 with privacy.dp is an error).",
     )
     penalty_weight: Annotated[float | Auto, AfterValidator(_weight_or_auto)] = Field(
         "auto",

@@ -62,7 +62,10 @@ def plan_update(config, train_examples: list, seed: int) -> tuple[list, dict]:
     if fraction == "auto":
         fraction = auto_replay_fraction(len(pool), len(train_examples))
     per_epoch = replay_count(len(pool), len(train_examples), fraction)
-    kept = draw(pool, POOL_EPOCHS * per_epoch, seed)
+    # DP-SGD samples each step from all the rows (Poisson, what its accounting assumes), so
+    # the mix holds its replay share only when the pool is one epoch's worth: no rotation
+    dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
+    kept = draw(pool, per_epoch if dp else POOL_EPOCHS * per_epoch, seed)
     planned = {"replay_fraction": fraction, "n_replayed": per_epoch, "replay_pool": len(kept)}
     return train_examples + kept, planned
 
@@ -97,9 +100,14 @@ def resolve_update(config, planned: dict) -> dict:
     if not config.update.ancestors and config.update.penalty in ("auto", "none"):
         return {}
     penalty = config.update.penalty
-    if penalty == "auto":
+    if penalty == "auto":  # DP-SGD's loop has no parent term (config refuses one asked for)
+        dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
         penalty = (
-            "none" if not config.update.ancestors else "kl" if config.tuning == "lora" else "l2"
+            "none"
+            if not config.update.ancestors or dp
+            else "kl"
+            if config.tuning == "lora"
+            else "l2"
         )
     weight = config.update.penalty_weight
     if weight == "auto":
