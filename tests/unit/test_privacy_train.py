@@ -55,6 +55,8 @@ def make_config(model_dir: Path, data: Path, out: Path, **extra):
         ({"privacy": {"dp": {}}, "compile": True}, "privacy.dp runs without compile"),
         ({"privacy": {"dp": {}}, "gradient_checkpointing": "long"}, "without gradient_check"),
         ({"privacy": {"dp": {}}, "update": {"penalty": "kl"}}, "without update.penalty"),
+        ({"privacy": {"dp": {}}, "update": {"new_weight": 2}}, "update.new_weight is 2"),
+        ({"update": {"new_weight": 0}}, "update.new_weight: must be more than 0"),
         ({"privacy": {"canaries": -1}}, "privacy.canaries:"),
         ({"privacy": {"audit": "maybe"}}, "privacy.audit"),
     ],
@@ -91,7 +93,8 @@ def test_a_dp_update_records_that_it_trains_without_the_parent_penalty():
     plain = resolve_update(load_config(None, values), {"n_replayed": 4})
     private = load_config(None, values | {"privacy": {"dp": {"epsilon": 8}}})
     assert plain["penalty"] == "kl" and plain["penalty_weight"] == 1.0
-    assert resolve_update(private, {"n_replayed": 4})["penalty"] == "none"
+    dp = resolve_update(private, {"n_replayed": 4, "replay_fraction": 0.5})
+    assert (dp["penalty"], dp["new_weight"]) == ("none", 1.0)  # every sampled row alike
 
 
 # ---------------------------------------------------------------- per-example gradients

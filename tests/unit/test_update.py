@@ -64,18 +64,37 @@ def test_a_dp_update_keeps_one_epochs_worth_of_old_rows_so_sampling_keeps_the_sh
 
 
 def test_auto_epochs_of_an_update_count_its_new_rows():
-    # an update of 104 new rows and 104 replayed an epoch; alone, the 104 would get
-    # 10 epochs of 13 steps; replay must add to those passes, not take them away
+    # an update of 104 new rows and 104 replayed an epoch, batch 8: the 4 new rows of a step get
+    # the epochs 104 rows would get alone in batches of 4; replay adds to those, takes none away
     from tunelab.train.config import load_config
     from tunelab.train.sft import resolve_auto
 
     config = load_config(None, {"train_file": "x.jsonl"})
     plain = resolve_auto(config, 208, 8192, 135_000_000)
     update = resolve_auto(config, 208, 8192, 135_000_000, n_new=104)
+    alone = resolve_auto(config, 104, 8192, 135_000_000)
     assert (plain["epochs"], plain["steps_per_epoch"]) == (6, 26)
-    assert (update["epochs"], update["total_steps"]) == (auto_epochs(104, 8), 10 * 26)
+    assert (alone["batch_size"], alone["epochs"], alone["total_steps"]) == (4, 6, 156)
+    assert (update["batch_size"], update["total_steps"]) == (8, 6 * 26)  # same steps, 4 old more
+    assert update["epochs"] == auto_epochs(104, 4)
     fixed = load_config(None, {"train_file": "x.jsonl", "epochs": 2})
     assert resolve_auto(fixed, 208, 8192, 135_000_000, n_new=104)["epochs"] == 2
+
+
+def test_new_rows_weigh_their_own_mean_against_the_replayed_ones():
+    from tunelab.train.config import load_config
+    from tunelab.train.update import resolve_update
+
+    ancestor = {"model": "ft:x", "train_file": "old.jsonl"}
+    values = {"train_file": "x.jsonl", "update": {"ancestors": [ancestor]}}
+    half = {"replay_fraction": 0.5, "n_replayed": 10}
+    assert resolve_update(load_config(None, values), half)["new_weight"] == 2.0
+    quarter = {"replay_fraction": 0.25, "n_replayed": 3}
+    assert resolve_update(load_config(None, values), quarter)["new_weight"] == 1.3333
+    none = {"replay_fraction": 0.0, "n_replayed": 0}
+    assert resolve_update(load_config(None, values), none)["new_weight"] == 1.0
+    chosen = values | {"update": values["update"] | {"new_weight": 3}}
+    assert resolve_update(load_config(None, chosen), half)["new_weight"] == 3
 
 
 def test_each_epoch_replays_the_next_old_examples_in_a_seeded_order():
@@ -248,7 +267,8 @@ def test_recorded_data_paths_are_found_absolute_relative_or_not_at_all(tmp_path,
 def test_the_kl_is_taken_on_the_replayed_rows_only(tiny_model_dir, tmp_path):
     from tunelab.data.batches import pack
     from tunelab.models.attention import packed_attention
-    from tunelab.train.update import Penalty
+    from tunelab.models.forward import trained_token_loss
+    from tunelab.train.update import Penalty, mixed_loss
 
     model, tokenizer = tiny(tiny_model_dir, lora=True)  # random B: the adapter moves the model
     path = write_jsonl(tmp_path / "d.jsonl", toy_rows(12))
@@ -256,12 +276,22 @@ def test_the_kl_is_taken_on_the_replayed_rows_only(tiny_model_dir, tmp_path):
     penalty = Penalty(model, "kl", 1.0, lora=True)
     with torch.no_grad():
         padded = collate(rows, tokenizer.pad_token_id or 0, "cpu")
-        _, every = penalty.micro(model, padded)
-        parts = [penalty.micro(model, padded, [i == k for i in range(3)])[1] for k in range(3)]
-        assert penalty.micro(model, padded, [False] * 3)[1] is None
+        _, _, every = mixed_loss(model, padded, None, penalty)
+        parts = [
+            mixed_loss(model, padded, [i == k for i in range(3)], penalty)[2] for k in range(3)
+        ]
+        assert mixed_loss(model, padded, [False] * 3, penalty)[2] is None
         assert float(sum(parts)) == pytest.approx(float(every), rel=1e-4) and float(parts[0]) > 0
         packed = pack(rows, "cpu")
         with packed_attention(model):
-            same = [penalty.micro(model, packed, [i == k for i in range(3)])[1] for k in range(3)]
+            same = [
+                mixed_loss(model, packed, [i == k for i in range(3)], penalty)[2] for k in range(3)
+            ]
+            # the new rows' extra cross-entropy: (weight - 1) x their own summed CE, packed too
+            _, extra, _ = mixed_loss(model, packed, [True, False, False], None, 3.0)
+        alone = sum(trained_token_loss(model, collate([r], 0, "cpu"))[0] for r in rows[1:])
+        assert float(extra) == pytest.approx(2.0 * float(alone), rel=1e-3)
+        assert mixed_loss(model, padded, [True, False, False], None, 1.0)[1:] == (None, None)
+        assert mixed_loss(model, padded, [True] * 3, None, 3.0)[1] is None  # no new row
     for a, b in zip(parts, same, strict=True):
         assert float(a) == pytest.approx(float(b), rel=1e-3)  # a packed row's segments too

@@ -75,6 +75,11 @@ class SFTConfig(
                 f"{self.update.penalty!r}: leave it auto (none under DP) or set none; replay "
                 f"still works"
             )
+        if self.update.new_weight not in ("auto", 1, 1.0):
+            raise ValueError(
+                f"privacy.dp weighs every sampled row alike (its clipping bounds each one's "
+                f"gradient); update.new_weight is {self.update.new_weight!r}: leave it auto"
+            )
         for key in ("compile", "gradient_checkpointing"):
             if getattr(self, key) not in ("auto", False):
                 raise ValueError(

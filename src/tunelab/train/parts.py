@@ -337,6 +337,12 @@ def _weight_or_auto(value):
     return value
 
 
+def _new_weight_or_auto(value):
+    if value != "auto" and not value > 0:
+        raise ValueError("must be more than 0, or 'auto'")
+    return value
+
+
 class AncestorData(BaseModel):
     """What an update knows of one version it descends from (``jobs.ancestry`` fills it)."""
 
@@ -382,6 +388,13 @@ class UpdateSettings(BaseModel):
         "auto",
         description="The penalty's weight in the loss (per trained token for kl). auto: 1.0 for "
         "kl, 1e-3 for l2.",
+    )
+    new_weight: Annotated[float | Auto, AfterValidator(_new_weight_or_auto)] = Field(
+        "auto",
+        description="What a new row's cross-entropy counts for against a replayed row's (> 0). "
+        "auto: 1 / (1 - replay share), so that in each step's mean the new rows weigh as much "
+        "as if the step held them alone and replay adds to that (1 without replay or under "
+        "privacy.dp).",
     )
 
 

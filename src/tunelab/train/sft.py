@@ -206,12 +206,17 @@ def resolve_auto(
     """Every ``auto`` turned into a value; shown to the user and saved in run.json.
     ``auto_rate(tuning, batch_size, parameters)``: the method's auto learning rate. ``n_new``:
     an update's own rows among the ``n_train`` of an epoch (the rest replayed): auto epochs are
-    counted on them, so replay adds to what the new data gets instead of taking from it."""
+    those training on them alone would get, at their share of each batch (with ``new_weight``
+    each step gives them their own mean), so replay adds to what the new data gets instead of
+    taking from it."""
     device = pick_device(config.device)
     batch = config.batch_size if config.batch_size != "auto" else auto_batch_size(n_train)
     epochs = config.epochs
     if epochs == "auto":
-        epochs = auto_epochs(n_new if n_new is not None else n_train, batch)
+        if n_new is None:
+            epochs = auto_epochs(n_train, batch)
+        else:  # the new rows' own epochs, at their share of each batch
+            epochs = auto_epochs(n_new, max(1, round(batch * n_new / max(n_train, 1))))
     steps_per_epoch = math.ceil(n_train / batch)
     total = steps_per_epoch * epochs
     if config.max_steps:
@@ -408,6 +413,8 @@ def train_loop(
     penalty = update.Penalty.for_run(model, resolved, config.tuning)  # the pull to the parent
     replay = bool(data.update.get("n_replayed"))  # with replayed rows, the KL is taken on them
     first_replayed = data.update.get("first_replayed_row", len(data.train))
+    new_weight = resolved.get("new_weight", 1.0)  # the new rows' CE against a replayed row's
+    mixing = penalty is not None or (replay and new_weight != 1.0)
     bar = tqdm(
         total=total, initial=state["step"], disable=not progress, unit="step", dynamic_ncols=True
     )
@@ -432,12 +439,15 @@ def train_loop(
                 # held over the backward too: checkpointing recomputes the layers there
                 with training_pass(model, batch, compiled=resolved["compile"], recompute=recompute):
                     with autocast:
-                        if penalty is None:
-                            loss_sum, extra = trained_token_loss(model, batch)[0], None
+                        weighted, extra = None, None
+                        if not mixing:
+                            loss_sum = trained_token_loss(model, batch)[0]
                         else:
                             replayed = [i >= first_replayed for i in part] if replay else None
-                            loss_sum, extra = penalty.micro(model, batch, replayed)
-                    objective = loss_sum if extra is None else loss_sum + extra
+                            loss_sum, weighted, extra = update.mixed_loss(
+                                model, batch, replayed, penalty, new_weight
+                            )
+                    objective = sum(t for t in (weighted, extra) if t is not None) + loss_sum
                     # each part's share of the step's mean: the gradients sum to the whole batch's
                     (objective / max(n_tokens, 1)).backward()
                 loss_value += loss_sum.item() / max(n_tokens, 1)

@@ -11,8 +11,11 @@ above it (``jobs.ancestry``). Two things then keep the new model close to its pa
   share: the old rows (at most ``POOL_EPOCHS`` epochs' worth, drawn seeded) are taken in turn
   in a seeded order, so an update sees all of a small parent's data, and a large parent's
   broadly, at the cost of a half-and-half mix. All of it is seeded and exact on resume.
-  Auto epochs are counted on the new rows (``sft.resolve_auto``'s ``n_new``): replay adds to
-  what the new data gets, it does not take passes from it.
+  Replay adds to what the new data gets, it takes nothing from it: auto epochs are those the
+  new rows would get alone at their share of each batch (``sft.resolve_auto``'s ``n_new``),
+  and their cross-entropy weighs ``update.new_weight`` (auto ``1 / (1 - share)``), so that in
+  a step's mean over all its tokens they count as their own mean. On the launch demo this took
+  the held-out new facts from 70% to 80% with 92% of the old ones kept (weight 1: 97%).
 - **A penalty** towards the parent, added to every step's loss:
   - ``kl``: the KL divergence from the parent's next-token distribution to the new model's, on
     the trained positions of the replayed rows (so the old rows keep the parent's whole
@@ -112,12 +115,18 @@ def resolve_update(config, planned: dict) -> dict:
     weight = config.update.penalty_weight
     if weight == "auto":
         weight = AUTO_WEIGHT.get(penalty, 0.0)
-    return planned | {"penalty": penalty, "penalty_weight": weight}
+    new_weight = config.update.new_weight
+    if new_weight == "auto":
+        fraction = planned.get("replay_fraction") or 0.0
+        dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
+        replayed = planned.get("n_replayed") and not dp
+        new_weight = round(1 / (1 - fraction), 4) if replayed and fraction < 1 else 1.0
+    return planned | {"penalty": penalty, "penalty_weight": weight, "new_weight": new_weight}
 
 
 class Penalty:
-    """The pull towards the parent inside a training step: ``micro`` gives a micro-batch's loss
-    and its KL term (kl), ``step`` adds the weights' term once per step (l2)."""
+    """The pull towards the parent inside a training step: ``mixed_loss`` takes a micro-batch's
+    KL term (kl), ``step`` adds the weights' term once per step (l2)."""
 
     def __init__(self, model, kind: str, weight: float, lora: bool):
         self.kind, self.weight, self.lora = kind, weight, lora
@@ -134,23 +143,6 @@ class Penalty:
             return None
         return cls(model, kind, float(resolved["penalty_weight"]), tuning == "lora")
 
-    def micro(
-        self, model, batch: dict, replayed: list[bool] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(summed cross-entropy, weighted summed KL or None) of a micro-batch. ``replayed``:
-        which of its rows (segments, when packed) are the ancestors' rows: the KL is taken on
-        those only (None: on every row), so the new rows learn what the parent did not know
-        while the old ones keep the parent's whole next-token distribution."""
-        if self.kind != "kl" or (replayed is not None and not any(replayed)):
-            return trained_token_loss(model, batch)[0], None
-        loss, _, _, logits = trained_token_loss(model, batch, keep_logits=True)
-        keep = batch["labels"][:, 1:] != IGNORE
-        if replayed is not None:
-            chosen = torch.tensor(replayed, device=keep.device)[position_rows(batch, keep)]
-            logits, keep = logits[chosen], keep.clone()
-            keep[keep.clone()] = chosen
-        return loss, self.weight * kl_to_parent(logits, parent_logits(model, batch, keep))
-
     def step(self, model) -> float:
         """The l2 term, its gradient added (call before the optimizer step); 0 for kl."""
         if self.kind != "l2":
@@ -159,6 +151,39 @@ class Penalty:
         term = self.weight * distance
         term.backward()
         return float(term.detach())
+
+
+def mixed_loss(model, batch: dict, replayed=None, penalty=None, new_weight: float = 1.0):
+    """A micro-batch's (summed cross-entropy, the new rows' extra cross-entropy, the weighted
+    summed KL), the last two None when they do not apply; the objective is their sum.
+
+    ``replayed``: which of its rows (segments, when packed) are the ancestors' rows (None: no
+    replay). ``new_weight``: what the new rows' cross-entropy counts for against a replayed
+    row's; auto, ``1 / (1 - replay share)``, gives them, in a step's mean over all its trained
+    tokens, the weight of their own mean, as if the step held them alone (the old rows then
+    add their term at their share). A kl ``penalty`` is taken on the replayed rows only (every
+    row when none is replayed), so the new rows learn what the parent did not know while the
+    old ones keep the parent's whole next-token distribution."""
+    kl = penalty is not None and penalty.kind == "kl" and (replayed is None or any(replayed))
+    weighted = replayed is not None and new_weight != 1.0 and not all(replayed)
+    if not (kl or weighted):
+        return trained_token_loss(model, batch)[0], None, None
+    loss, _, _, logits = trained_token_loss(model, batch, keep_logits=True)
+    keep = batch["labels"][:, 1:] != IGNORE
+    chosen = None
+    if replayed is not None:
+        chosen = torch.tensor(replayed, device=keep.device)[position_rows(batch, keep)]
+    extra = None
+    if weighted:
+        picked = batch["labels"][:, 1:][keep]
+        new = F.cross_entropy(logits[~chosen], picked[~chosen], reduction="sum")
+        extra = (new_weight - 1.0) * new
+    if not kl:
+        return loss, extra, None
+    if chosen is not None:
+        logits, keep = logits[chosen], keep.clone()
+        keep[keep.clone()] = chosen
+    return loss, extra, penalty.weight * kl_to_parent(logits, parent_logits(model, batch, keep))
 
 
 def auto_replay_fraction(n_old: int, n_new: int) -> float:
