@@ -8,7 +8,8 @@ when there is none). From it, two updates on the launch data (``examples/launch`
 
 (a) naive continued fine-tuning on the new data only (``update.replay: 0``,
     ``update.penalty: none``), as every other tool does it;
-(b) tunelab's update, with its defaults (replay of v1's training rows, KL to v1).
+(b) tunelab's update, with its defaults (replay of v1's training rows, the new rows' loss
+    weighted to their own mean in each step, KL to v1).
 
 Both runs evaluate, before and after training, v1's validation rows and held-out questions and
 the bundled retention set, so each report holds its forgetting table. Then
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "update.penalty=none",
     )
     log(f"    {naive['model_id']}")
-    log("(b) tunelab's update: replay and KL to v1 (the defaults)")
+    log("(b) tunelab's update: replay, new rows weighted, KL to v1 (the defaults)")
     careful = train(config, "--from", v1, "--set", "name=launch-update")
     log(f"    {careful['model_id']}")
     a, b = figures(naive), figures(careful)
