@@ -415,3 +415,23 @@ def test_sft_then_dpo_from_a_registered_version(
     assert shown["parent"] == sft and shown["method"] == "dpo"
     config = json.loads((tmp_path / "dpo" / "run.json").read_text())["config"]
     assert "bases" in config["model"]  # the SFT adapter merged into a base folder once
+    # an update: forgetting measured on the SFT version's validation rows, kept with the version
+    assert [a["model"] for a in config["update"]["ancestors"]] == [sft]
+    rows = shown["config"]["forgetting"]  # what the promotion gate reads
+    tasks = [(r["task"], r["metric"]) for r in rows]
+    assert tasks[0] == (f"{sft}: validation", "loss") and rows[0]["parent"] > 0
+    assert ("retention (general ability)", "accuracy") in tasks  # an update: retention auto
+    assert {r["over"] for r in rows} <= {True, False} and rows[0]["threshold"] == 0.25
+    assert "forgetting" in (tmp_path / "dpo" / "report.md").read_text().lower()
+
+
+@pytest.mark.parametrize("method", ["dpo", "kto"])
+def test_preference_updates_refuse_sfts_replay_and_penalty_keys(method):
+    from tunelab.errors import ConfigError
+    from tunelab.train.config import load_config
+
+    values = {"train_file": "x.jsonl", "method": method}
+    assert load_config(None, values | {"update": {"replay": 0, "penalty": "none"}})
+    with pytest.raises(ConfigError) as err:
+        load_config(None, values | {"update": {"replay": 0.3, "new_weight": 2}})
+    assert "update.replay, update.new_weight: SFT updates only" in err.value.message

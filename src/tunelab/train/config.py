@@ -89,8 +89,38 @@ class SFTConfig(
         return self
 
 
+def refuse_sft_update_keys(config):
+    """A preference run from a registered version measures forgetting like an SFT update, but
+    its pull to the parent is the objective's own (the reference is the parent, ``beta``):
+    replay, a penalty and the new rows' weight are SFT's, so asking for them is an error."""
+    settings = config.update
+    asked = [
+        key
+        for key, value, default in (
+            ("replay", settings.replay, (0, 0.0)),
+            ("penalty", settings.penalty, ("none",)),
+            ("new_weight", settings.new_weight, ()),
+        )
+        if value != "auto" and value not in default
+    ]
+    if asked:
+        keys = ", ".join(f"update.{k}" for k in asked)
+        raise ValueError(
+            f"{keys}: SFT updates only; {config.method} trains towards its reference (the "
+            f"parent) by its own objective (beta): leave {keys} auto"
+        )
+    return config
+
+
 class DPOConfig(
-    PreferencePart, ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart
+    PreferencePart,
+    ModelPart,
+    DataPart,
+    OptimPart,
+    EvalPart,
+    GenerationPart,
+    RuntimePart,
+    UpdatePart,
 ):
     """Direct preference optimisation (DPO) on preference pairs (OpenAI's `input` /
     `preferred_output` / `non_preferred_output` JSONL, or TRL's `prompt` / `chosen` /
@@ -103,9 +133,20 @@ class DPOConfig(
         "dpo", description="The training method: `dpo`, direct preference optimisation."
     )
 
+    @model_validator(mode="after")
+    def _update_keys(self):
+        return refuse_sft_update_keys(self)
+
 
 class KTOConfig(
-    PreferencePart, ModelPart, DataPart, OptimPart, EvalPart, GenerationPart, RuntimePart
+    PreferencePart,
+    ModelPart,
+    DataPart,
+    OptimPart,
+    EvalPart,
+    GenerationPart,
+    RuntimePart,
+    UpdatePart,
 ):
     """Kahneman-Tversky optimisation (KTO) on unpaired feedback: rows of one answer labelled
     desirable or not (`input` / `output` / `label`, or TRL's `prompt` / `completion` /
@@ -129,6 +170,10 @@ class KTOConfig(
         le=100,
         description="Weight of the undesirable rows' losses (raise it when they are fewer).",
     )
+
+    @model_validator(mode="after")
+    def _update_keys(self):
+        return refuse_sft_update_keys(self)
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

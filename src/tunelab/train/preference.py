@@ -45,7 +45,7 @@ from tunelab.models.load import base_model_dir, load_tokenizer
 from tunelab.store.atomic import disk_full_as_error
 from tunelab.store.runs import RunLayout, read_run
 from tunelab.train import checkpoint as ckpt
-from tunelab.train import faults
+from tunelab.train import faults, update
 from tunelab.train.config import auto_preference_learning_rate, beta_of, config_from_record
 from tunelab.train.logprobs import (
     predicted,
@@ -58,6 +58,7 @@ from tunelab.train.memory import checkpointed
 from tunelab.train.runstate import cached_json, start_or_resume
 from tunelab.train.setup import autocast_for, make_optimizer
 from tunelab.train.sft import (
+    add_forgetting,
     build_model,
     check_finite,
     check_resume_data,
@@ -68,6 +69,7 @@ from tunelab.train.sft import (
     resolve_auto,
     run_facts,
     save_model_files,
+    task_results,
     validated,
     write_record,
 )
@@ -203,8 +205,9 @@ def compare_prompts(data: PreferenceData, limit: int) -> list[dict]:
     return prompts[:limit]
 
 
-def generation_results(model, tokenizer, data, config, resolved) -> dict:
-    """Greedy answers to the held-out prompts and the test file's score, as served."""
+def generation_results(model, tokenizer, data, config, resolved, tasks=()) -> dict:
+    """Greedy answers to the held-out prompts and the test file's score, as served, and the
+    forgetting ``tasks``' results (an update's ancestors, the retention set)."""
     device = resolved["device"]
     prompts = compare_prompts(data, config.compare_prompts)
     answers = generate_answers(
@@ -223,6 +226,8 @@ def generation_results(model, tokenizer, data, config, resolved) -> dict:
             max_new_tokens=config.max_new_tokens,
             device=device,
         )
+    if tasks:
+        result["forgetting"] = task_results(model, tokenizer, tasks, config, resolved)
     return result
 
 
@@ -379,23 +384,29 @@ def run_preference(config, objective: Objective, *, resume=None, **hooks) -> dic
     model, tokenizer = build_model(config, resolved)
     save_model_files(model, tokenizer, config, run_dir)
     reference = reference_logps(model, data, resolved, run_dir)
+    tasks = update.forgetting_tasks(config)  # an update's ancestors, the retention set
     base = cached_json(
         layout.base_eval,
-        lambda: base_evaluation(model, tokenizer, data, config, objective, resolved, reference),
+        lambda: base_evaluation(
+            model, tokenizer, data, config, objective, resolved, reference, tasks
+        ),
     )
     started = time.time()
     outcome = train_loop(model, data, config, objective, resolved, run_dir, reference, hooks)
     keep_best(model, tokenizer, config, run_dir)
     tuned = {"validation": evaluate_policy(model, data, config, objective, resolved, reference)}
-    tuned |= generation_results(model, tokenizer, data, config, resolved)
+    tuned |= generation_results(model, tokenizer, data, config, resolved, tasks)
     stats = data.stats | {"overflow": data.overflow, "n_validation": len(data.val)}
     facts = run_facts(config, run_dir, outcome, time.time() - started, resolved, stats, memory)
     report = preference_report(facts, base, tuned, data, config, objective)
+    add_forgetting(report, base, tuned, config)
     write_report(run_dir, report)
     return report.to_dict()
 
 
-def base_evaluation(model, tokenizer, data, config, objective, resolved, reference) -> dict:
+def base_evaluation(
+    model, tokenizer, data, config, objective, resolved, reference, tasks=()
+) -> dict:
     """The starting model's evaluation: at step 0 the policy is the reference, so its
     validation metrics come from the reference pass; its answers are generated now."""
     counts = torch.tensor([[predicted(r) for r in rows] for rows in data.val])
@@ -403,7 +414,7 @@ def base_evaluation(model, tokenizer, data, config, objective, resolved, referen
     ref = reference["val"]
     result = {"validation": objective.evaluate(ref, ref, counts, labels, config)}
     with starting_model(model):
-        return result | generation_results(model, tokenizer, data, config, resolved)
+        return result | generation_results(model, tokenizer, data, config, resolved, tasks)
 
 
 def preference_report(facts, base, tuned, data, config, objective) -> Report:

@@ -356,15 +356,35 @@ def evaluate_model(model, tokenizer, data: Prepared, config: SFTConfig, resolved
     if data.audit is not None:
         result["leakage"] = data.audit.run(model, tokenizer, device=device)
     if data.tasks:  # forgetting: the ancestors' tasks and the retention set
-        result["forgetting"] = evaluate_tasks(
-            model,
-            tokenizer,
-            data.tasks,
-            device=device,
-            max_new_tokens=config.forgetting.max_new_tokens,
-            max_tokens=budget,
-        )
+        result["forgetting"] = task_results(model, tokenizer, data.tasks, config, resolved)
     return result
+
+
+def task_results(model, tokenizer, tasks: list, config, resolved: dict) -> dict:
+    """Each forgetting task's loss and accuracy (``eval.forgetting.evaluate_tasks``)."""
+    return evaluate_tasks(
+        model,
+        tokenizer,
+        tasks,
+        device=resolved["device"],
+        max_new_tokens=config.forgetting.max_new_tokens,
+        max_tokens=resolved["token_budget"],
+    )
+
+
+def add_forgetting(report, base: dict, tuned: dict, config) -> None:
+    """The forgetting table (and its section) of a run that measured it, against the
+    config's thresholds."""
+    if "forgetting" not in base or "forgetting" not in tuned:
+        return
+    limits = config.forgetting
+    report.forgetting = forgetting_rows(
+        base["forgetting"],
+        tuned["forgetting"],
+        max_loss_increase=limits.max_loss_increase,
+        max_accuracy_drop=limits.max_accuracy_drop,
+    )
+    report.sections.append(forgetting_section(report.forgetting))
 
 
 # ---------------------------------------------------------------- training loop
@@ -612,15 +632,7 @@ def run_sft(
     sections = [dp.privacy_section(outcome["privacy"])] if config.privacy.dp else []
     report = evaluation_report(facts, base, tuned, sections + leakage.audit_sections(base, tuned))
     report.rows += leakage.audit_rows(base, tuned)
-    if "forgetting" in base and "forgetting" in tuned:
-        limits = config.forgetting
-        report.forgetting = forgetting_rows(
-            base["forgetting"],
-            tuned["forgetting"],
-            max_loss_increase=limits.max_loss_increase,
-            max_accuracy_drop=limits.max_accuracy_drop,
-        )
-        report.sections.append(forgetting_section(report.forgetting))
+    add_forgetting(report, base, tuned, config)
     write_report(run_dir, report)
     return report.to_dict()
 
