@@ -89,29 +89,6 @@ class SFTConfig(
         return self
 
 
-def refuse_sft_update_keys(config):
-    """A preference run from a registered version measures forgetting like an SFT update, but
-    its pull to the parent is the objective's own (the reference is the parent, ``beta``):
-    replay, a penalty and the new rows' weight are SFT's, so asking for them is an error."""
-    settings = config.update
-    asked = [
-        key
-        for key, value, default in (
-            ("replay", settings.replay, (0, 0.0)),
-            ("penalty", settings.penalty, ("none",)),
-            ("new_weight", settings.new_weight, ()),
-        )
-        if value != "auto" and value not in default
-    ]
-    if asked:
-        keys = ", ".join(f"update.{k}" for k in asked)
-        raise ValueError(
-            f"{keys}: SFT updates only; {config.method} trains towards its reference (the "
-            f"parent) by its own objective (beta): leave {keys} auto"
-        )
-    return config
-
-
 class DPOConfig(
     PreferencePart,
     ModelPart,
@@ -132,10 +109,6 @@ class DPOConfig(
     method: Literal["dpo"] = Field(
         "dpo", description="The training method: `dpo`, direct preference optimisation."
     )
-
-    @model_validator(mode="after")
-    def _update_keys(self):
-        return refuse_sft_update_keys(self)
 
 
 class KTOConfig(
@@ -170,10 +143,6 @@ class KTOConfig(
         le=100,
         description="Weight of the undesirable rows' losses (raise it when they are fewer).",
     )
-
-    @model_validator(mode="after")
-    def _update_keys(self):
-        return refuse_sft_update_keys(self)
 
 
 def _format_errors(err: ValidationError, source: str) -> str:

@@ -304,6 +304,29 @@ def _beta_or_auto(value):
     return value
 
 
+def refuse_sft_update_keys(config):
+    """A preference run from a registered version measures forgetting like an SFT update, but
+    its pull to the parent is the objective's own (the reference is the parent, ``beta``):
+    replay, a penalty and the new rows' weight are SFT's, so asking for them is an error."""
+    settings = config.update
+    asked = [
+        key
+        for key, value, default in (
+            ("replay", settings.replay, (0, 0.0)),
+            ("penalty", settings.penalty, ("none",)),
+            ("new_weight", settings.new_weight, ()),
+        )
+        if value != "auto" and value not in default
+    ]
+    if asked:
+        keys = ", ".join(f"update.{k}" for k in asked)
+        raise ValueError(
+            f"{keys}: SFT updates only; {config.method} trains towards its reference (the "
+            f"parent) by its own objective (beta): leave {keys} auto"
+        )
+    return config
+
+
 class PreferencePart(ConfigPart):
     """What DPO and KTO share: the strength of the pull towards the reference model, and the
     report's comparison of the starting model's answers with the tuned one's."""
@@ -323,6 +346,12 @@ class PreferencePart(ConfigPart):
         description="Held-out prompts answered greedily by the starting and the tuned model "
         "for the report's comparison (eval.compare); 0: no comparison.",
     )
+
+    @model_validator(mode="after")
+    def _update_keys(self):
+        """From a version, a preference run is an update (its forgetting measured) whose pull
+        to the parent is its own objective's."""
+        return refuse_sft_update_keys(self) if isinstance(self, UpdatePart) else self
 
 
 def _fraction_or_auto(value):
