@@ -277,16 +277,11 @@ def plan_run_memory(
         safety=config.memory_fraction,
         dtype_bytes=4 if resolved["dtype"] == "float32" else 2,
         compiled=resolved["compile"],
-        per_example_rows=dp_rows(resolved, len(rows)) if _private(config) else None,
+        per_example_rows=dp_rows(resolved, len(rows)) if update.private(config) else None,
     )
     resolved["token_budget"] = plan.token_budget
     resolved["gradient_checkpointing"] = plan.gradient_checkpointing
     return plan
-
-
-def _private(config) -> bool:
-    """DP-SGD asked for (a method without privacy keys never is)."""
-    return getattr(config, "privacy", None) is not None and config.privacy.dp is not None
 
 
 def dp_rows(resolved: dict, n_train: int) -> int:

@@ -67,8 +67,7 @@ def plan_update(config, train_examples: list, seed: int) -> tuple[list, dict]:
     per_epoch = replay_count(len(pool), len(train_examples), fraction)
     # DP-SGD samples each step from all the rows (Poisson, what its accounting assumes), so
     # the mix holds its replay share only when the pool is one epoch's worth: no rotation
-    dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
-    kept = draw(pool, per_epoch if dp else POOL_EPOCHS * per_epoch, seed)
+    kept = draw(pool, per_epoch if private(config) else POOL_EPOCHS * per_epoch, seed)
     planned = {"replay_fraction": fraction, "n_replayed": per_epoch, "replay_pool": len(kept)}
     return train_examples + kept, planned
 
@@ -85,6 +84,11 @@ def epoch_rows(n_rows: int, groups: list[list[int]], per_epoch: int, seed: int, 
     start = epoch * per_epoch
     picked = sorted(order[(start + k) % len(order)] for k in range(min(per_epoch, len(order))))
     return list(range(groups[0][0])) + [i for g in picked for i in groups[g]]
+
+
+def private(config) -> bool:
+    """DP-SGD asked for (a method without privacy keys never is)."""
+    return getattr(config, "privacy", None) is not None and config.privacy.dp is not None
 
 
 def forgetting_tasks(config) -> list[Task]:
@@ -104,10 +108,9 @@ def resolve_update(config, planned: dict) -> dict:
         return {}
     penalty = config.update.penalty
     if penalty == "auto":  # DP-SGD's loop has no parent term (config refuses one asked for)
-        dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
         penalty = (
             "none"
-            if not config.update.ancestors or dp
+            if not config.update.ancestors or private(config)
             else "kl"
             if config.tuning == "lora"
             else "l2"
@@ -118,8 +121,7 @@ def resolve_update(config, planned: dict) -> dict:
     new_weight = config.update.new_weight
     if new_weight == "auto":
         fraction = planned.get("replay_fraction") or 0.0
-        dp = getattr(getattr(config, "privacy", None), "dp", None) is not None
-        replayed = planned.get("n_replayed") and not dp
+        replayed = planned.get("n_replayed") and not private(config)
         new_weight = round(1 / (1 - fraction), 4) if replayed and fraction < 1 else 1.0
     return planned | {"penalty": penalty, "penalty_weight": weight, "new_weight": new_weight}
 
